@@ -1,0 +1,29 @@
+# One command to run the site, one to run the tests (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install run test migrations-check data
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+data: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py fetch_movielens --if-missing
+	$(PY) manage.py import_movielens
+
+run: data
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run

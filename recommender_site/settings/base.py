@@ -1,0 +1,192 @@
+"""Settings shared by every environment.
+
+Everything configurable comes from the environment (see the README's table).
+Environment-specific modules (dev, prod, test) import from here and override.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "movies",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "recommender_site.urls"
+WSGI_APPLICATION = "recommender_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Where generated files live: datasets, trained models, caches, the SQLite database.
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data")))
+
+
+def database_from_env() -> dict:
+    """DATABASE_URL (sqlite:///path or postgres://...) or the embedded SQLite default."""
+    default_url = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+    config = dj_database_url.parse(env_str("DATABASE_URL", default_url), conn_max_age=60)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run while a writer commits; IMMEDIATE avoids
+        # "database is locked" upgrades when several workers write.
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "movies:home"
+LOGOUT_REDIRECT_URL = "movies:home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Sessions live in the database so a visitor's ratings survive a restart.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
+
+# Requests larger than this are refused before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 256 * 1024)
+
+# --- MovieLens -----------------------------------------------------------
+MOVIELENS_RELEASE = env_str("MOVIELENS_RELEASE", "ml-latest-small")
+MOVIELENS_DIR = Path(env_str("MOVIELENS_DIR", str(DATA_DIR / "movielens" / MOVIELENS_RELEASE)))
+
+# --- Recommender ---------------------------------------------------------
+MODEL_DIR = Path(env_str("MODEL_DIR", str(DATA_DIR / "models")))
+CACHE_DIR = Path(env_str("CACHE_DIR", str(DATA_DIR / "cache")))
+# Train a model in the background when the web process starts and none matches.
+RECOMMENDER_TRAIN_ON_STARTUP = env_bool("RECOMMENDER_TRAIN_ON_STARTUP", True)
+RECOMMENDER_SEED = env_int("RECOMMENDER_SEED", 42)
+RECOMMENDER_EPOCHS = env_int("RECOMMENDER_EPOCHS", 20)
+# The list shown is drawn from the top RECOMMENDER_POOL_SIZE, shuffled.
+RECOMMENDER_POOL_SIZE = env_int("RECOMMENDER_POOL_SIZE", 30)
+RECOMMENDATIONS_DEFAULT_N = env_int("RECOMMENDATIONS_DEFAULT_N", 10)
+RECOMMENDATIONS_MIN_RATINGS = env_int("RECOMMENDATIONS_MIN_RATINGS", 3)
+RATING_GRID_SIZE = env_int("RATING_GRID_SIZE", 12)
+# Upper bound on list lengths in API requests (ratings, movie_ids, candidates, exclude).
+API_MAX_ITEMS = env_int("API_MAX_ITEMS", 2000)
+API_MAX_N = env_int("API_MAX_N", 100)
+
+# --- TMDB ----------------------------------------------------------------
+TMDB_API_KEY = env_str("TMDB_API_KEY", "")
+TMDB_READ_ACCESS_TOKEN = env_str("TMDB_READ_ACCESS_TOKEN", "")
+TMDB_API_URL = env_str("TMDB_API_URL", "https://api.themoviedb.org/3")
+TMDB_REQUESTS_PER_SECOND = env_float("TMDB_REQUESTS_PER_SECOND", 20.0)
+TMDB_TIMEOUT_SECONDS = env_float("TMDB_TIMEOUT_SECONDS", 5.0)
+
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False}},
+}

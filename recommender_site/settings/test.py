@@ -1,0 +1,17 @@
+"""Test settings: fast hasher, in-memory cache, no background training, temp dirs."""
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F401,F403
+
+DEBUG = False
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RECOMMENDER_TRAIN_ON_STARTUP = False
+_TMP = Path(tempfile.mkdtemp(prefix="recommender-test-"))
+MODEL_DIR = _TMP / "models"
+CACHE_DIR = _TMP / "cache"
+TMDB_API_KEY = ""
+TMDB_READ_ACCESS_TOKEN = ""
+TMDB_API_URL = "http://127.0.0.1:9/unreachable"

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test: a fixed RNG, tiny MovieLens datasets written to tmp dirs, the real copy."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_SMALL = REPO_ROOT.parent / "shared" / "data" / "ml-latest-small"
+
+
+def realdata_dir() -> Path | None:
+    """The real ml-latest-small copy: MOVIELENS_DIR when it holds one, else ../shared/data."""
+    for candidate in (os.environ.get("MOVIELENS_DIR"), SHARED_SMALL):
+        if candidate and (Path(candidate) / "ratings.csv").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def movielens_small_dir() -> Path:
+    path = realdata_dir()
+    if path is None:
+        pytest.skip("the real ml-latest-small copy is not available (set MOVIELENS_DIR)")
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+TINY_MOVIES = """movieId,title,genres
+1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy
+2,Jumanji (1995),Adventure|Children|Fantasy
+3,Heat (1995),Action|Crime|Thriller
+4,"American President, The (1995)",Comedy|Drama|Romance
+5,Unknown Film,(no genres listed)
+"""
+TINY_RATINGS = """userId,movieId,rating,timestamp
+1,1,4.0,964982703
+1,3,4.5,964981247
+2,1,5.0,964982224
+2,2,3.0,964983815
+2,4,0.5,964982931
+3,3,2.5,964982400
+"""
+TINY_TAGS = """userId,movieId,tag,timestamp
+2,1,pixar,1445714994
+2,1,fun,1445714996
+3,3,heist,1445715000
+"""
+TINY_LINKS = """movieId,imdbId,tmdbId
+1,0114709,862
+2,0113497,8844
+3,0113277,949
+4,0112346,
+5,0000001,
+"""
+
+
+def write_dataset(directory: Path, **files: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name.replace("_", ".")).write_text(text, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path) -> Path:
+    """Five movies, three users, six ratings, three tags, in the CSV release format."""
+    return write_dataset(
+        tmp_path / "tiny",
+        movies_csv=TINY_MOVIES, ratings_csv=TINY_RATINGS, tags_csv=TINY_TAGS, links_csv=TINY_LINKS,
+    )
