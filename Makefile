@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run test migrations-check data
+.PHONY: install run serve test migrations-check data
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ data: install
 
 run: data
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Production: gunicorn with prod settings (needs DJANGO_SECRET_KEY; see docs/production.md).
+serve: install
+	PY=$(PY) deploy/serve.sh
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "movies.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "recommender_site.urls"

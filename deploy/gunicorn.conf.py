@@ -1,0 +1,68 @@
+"""Gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py recommender_site.wsgi``.
+
+Everything comes from the environment so one file serves every host:
+
+* ``BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 8000) — loopback unless told
+  otherwise; put a TLS-terminating proxy in front for the internet.
+* ``WEB_CONCURRENCY`` (default 3) worker processes, ``GUNICORN_THREADS`` (default 1)
+  threads each (more than 1 switches to the ``gthread`` worker).
+* ``GUNICORN_TIMEOUT`` (default 60 s), ``GUNICORN_MAX_REQUESTS`` (default 0 = never
+  recycle a worker; memory is meant to stay flat without it).
+
+Why no ``preload_app``: TensorFlow starts thread pools when it is imported and they do
+not survive ``fork()``; a master that imported it would hand every worker a broken
+runtime, and a background training thread started in the master would not exist in the
+workers at all. Each worker therefore imports Django (and, lazily, the model) itself.
+The recommender's file lock makes one worker train while the others wait and then load
+the same files, so a cold start trains once, not once per worker.
+"""
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value.strip() else default
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, not {value!r}") from None
+
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recommender_site.settings.prod")
+
+wsgi_app = "recommender_site.wsgi:application"
+bind = [os.environ.get("BIND") or f"127.0.0.1:{_env_int('PORT', 8000)}"]
+workers = _env_int("WEB_CONCURRENCY", 3)
+threads = _env_int("GUNICORN_THREADS", 1)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = 5
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
+preload_app = False
+
+# Logs go to stdout/stderr; the process manager (systemd, docker) collects them.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s'
+# The proxy in front sets X-Forwarded-*; trust it only from loopback by default.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def post_worker_init(worker):
+    """Warm the recommender in each worker before it takes traffic.
+
+    The engine's startup hook either loads the current model or (in exactly one worker,
+    under its file lock) starts training it in a background thread; requests meanwhile
+    get the popularity fallback. Calling it here, after the fork, keeps TensorFlow and
+    the training thread inside the worker that owns them.
+    """
+    from movies import recommender
+
+    start = getattr(recommender, "start", None)
+    if callable(start):
+        try:
+            start()
+        except Exception:  # noqa: BLE001 - a failed warm-up must not kill the worker: the fallback serves
+            worker.log.exception("recommender start-up failed; serving the popularity fallback")
