@@ -1,0 +1,414 @@
+"""Reads for the browser pages: the rating grid, a visitor's state, recommendations, search, movie pages.
+
+Selectors never write. Each returns plain data (model instances with genres prefetched, or small
+dataclasses) in a fixed number of queries, whatever the number of cards.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import random
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Max
+
+from . import recommender
+from .models import Genre, Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
+
+logger = logging.getLogger(__name__)
+
+# The grid draws from this many of the most-rated movies: "movies many people have seen".
+RATING_POOL_SIZE = 400
+SEARCH_MAX_QUERY_LENGTH = 100
+SEARCH_DEFAULT_LIMIT = 20
+SIMILAR_DEFAULT_N = 12
+TAGS_DEFAULT_LIMIT = 15
+
+
+@dataclass(frozen=True)
+class VisitorState:
+    """Everything a visitor has told us: ratings (movie id -> stars), skipped and hidden movie ids."""
+
+    ratings: dict[int, float] = field(default_factory=dict)
+    skipped: frozenset[int] = frozenset()
+    hidden: frozenset[int] = frozenset()
+
+    @property
+    def seen_ids(self) -> set[int]:
+        """Movies that must not be offered for rating again."""
+        return set(self.ratings) | set(self.skipped) | set(self.hidden)
+
+    @property
+    def rated_count(self) -> int:
+        return len(self.ratings)
+
+
+@dataclass(frozen=True)
+class RecommendedMovie:
+    movie: Movie
+    predicted_rating: float | None
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecommendationPanel:
+    """What the recommendations area shows: items, or how many more ratings are needed."""
+
+    items: list[RecommendedMovie]
+    model: recommender.ModelInfo
+    rated_count: int
+    ratings_needed: int  # 0 once there are enough ratings
+    seed: int
+
+    @property
+    def progress(self) -> list[bool]:
+        """One flag per rating needed to unlock recommendations: True for those already given."""
+        return [True] * self.rated_count + [False] * self.ratings_needed if self.ratings_needed else []
+
+    @property
+    def warming_up(self) -> bool:
+        return self.model.status != recommender.STATUS_READY
+
+
+def visitor_state(*, visitor: Visitor | None) -> VisitorState:
+    if visitor is None:
+        return VisitorState()
+    ratings = dict(VisitorRating.objects.filter(visitor=visitor).values_list("movie_id", "rating"))
+    skipped, hidden = set(), set()
+    for movie_id, kind in VisitorMovieFlag.objects.filter(visitor=visitor).values_list("movie_id", "kind"):
+        (hidden if kind == VisitorMovieFlag.Kind.HIDDEN else skipped).add(movie_id)
+    return VisitorState(ratings=ratings, skipped=frozenset(skipped), hidden=frozenset(hidden))
+
+
+def _movies_in_order(ids: list[int]) -> list[Movie]:
+    by_id = Movie.objects.prefetch_related("genres").in_bulk(ids)
+    return [by_id[movie_id] for movie_id in ids if movie_id in by_id]
+
+
+def movie_list_for_rating(
+    *, state: VisitorState, n: int | None = None, seed: int = 0, exclude=()
+) -> list[Movie]:
+    """Popular movies to rate, spread over genres and decades, never ones the visitor has seen.
+
+    The pool is the most-rated movies; a seeded jitter on popularity rank varies the picks, and a cap
+    per (most distinctive) genre and per decade keeps one kind of film from filling the grid.
+    ``exclude`` holds extra ids to leave out, e.g. the cards already on screen when one is replaced.
+    """
+    n = settings.RATING_GRID_SIZE if n is None else n
+    if n <= 0:
+        return []
+    excluded = state.seen_ids | {int(movie_id) for movie_id in exclude}
+    # Fetch enough that, after exclusion, RATING_POOL_SIZE candidates normally remain.
+    limit = RATING_POOL_SIZE + len(excluded)
+    rows = [
+        (movie_id, year)
+        for movie_id, year in Movie.objects.popular().values_list("id", "year")[:limit]
+        if movie_id not in excluded
+    ]
+    if not rows:
+        return []
+    ids = [movie_id for movie_id, _ in rows]
+    genres_of: dict[int, list[int]] = {}
+    for movie_id, genre_id in Movie.genres.through.objects.filter(movie_id__in=ids).values_list(
+        "movie_id", "genre_id"
+    ):
+        genres_of.setdefault(movie_id, []).append(genre_id)
+    genre_frequency: dict[int, int] = {}
+    for genre_ids in genres_of.values():
+        for genre_id in genre_ids:
+            genre_frequency[genre_id] = genre_frequency.get(genre_id, 0) + 1
+
+    rng = random.Random(seed)
+    # Rank jitter: a movie at rank r competes as if at rank r * U(0.3, 1.7), so popular films still
+    # come first on average but every seed shows a different mix.
+    order = sorted(range(len(rows)), key=lambda index: (index + 1) * rng.uniform(0.3, 1.7))
+    genre_cap = max(2, math.ceil(n / 4))
+    decade_cap = max(2, math.ceil(n / 3))
+    primary_of: dict[int, int | None] = {}
+    for movie_id, _year in rows:
+        genre_ids = genres_of.get(movie_id, [])
+        # The rarest of a movie's genres says most about it ("Animation" rather than "Comedy").
+        primary_of[movie_id] = min(genre_ids, key=lambda g: (genre_frequency[g], g)) if genre_ids else None
+    genre_count: dict[int | None, int] = {}
+    decade_count: dict[int | None, int] = {}
+    chosen: list[int] = []
+    taken: set[int] = set()
+    # Caps first as set, then doubled, then lifted: a small or one-sided catalog still fills the grid.
+    for factor in (1, 2, None):
+        for index in order:
+            movie_id, year = rows[index]
+            if movie_id in taken:
+                continue
+            primary = primary_of[movie_id]
+            decade = (year // 10) * 10 if year else None
+            if factor is not None and (
+                genre_count.get(primary, 0) >= genre_cap * factor or decade_count.get(decade, 0) >= decade_cap * factor
+            ):
+                continue
+            chosen.append(movie_id)
+            taken.add(movie_id)
+            genre_count[primary] = genre_count.get(primary, 0) + 1
+            decade_count[decade] = decade_count.get(decade, 0) + 1
+            if len(chosen) == n:
+                return _movies_in_order(chosen)
+    return _movies_in_order(chosen)
+
+
+def rated_movies(*, state: VisitorState) -> list[Movie]:
+    """The visitor's rated movies, most recent first, each with ``visitor_rating`` set."""
+    if not state.ratings:
+        return []
+    movies = list(Movie.objects.filter(pk__in=list(state.ratings)).prefetch_related("genres"))
+    for movie in movies:
+        movie.visitor_rating = state.ratings[movie.id]
+    movies.sort(key=lambda movie: (-movie.visitor_rating, movie.title))
+    return movies
+
+
+def _reason_for(movie: Movie, state: VisitorState, titles: dict[int, str], genres_of: dict[int, set[int]]) -> str:
+    """A reason when the recommender gave none: the visitor's best-rated movie sharing a genre."""
+    genres = {genre.id for genre in movie.genres.all()}
+    best = None
+    for movie_id, stars in state.ratings.items():
+        shared = len(genres & genres_of.get(movie_id, set()))
+        if shared and stars >= 3.5:
+            key = (stars, shared, -movie_id)
+            if best is None or key > best[0]:
+                best = (key, movie_id, stars)
+    if best is None:
+        return "popular with people who rate movies here"
+    _key, movie_id, stars = best
+    return f"because you rated {titles[movie_id]} {_stars_words(stars)}"
+
+
+def _stars_words(stars: float) -> str:
+    text = f"{stars:g}"
+    return f"{text} star" if stars == 1 else f"{text} stars"
+
+
+def _popular_fallback(state: VisitorState, n: int) -> list[recommender.Recommendation]:
+    rows = Movie.objects.popular().exclude(pk__in=list(state.seen_ids)).values_list("id", "rating_mean")[:n]
+    return [
+        recommender.Recommendation(movie_id=movie_id, score=0.0, predicted_rating=mean, reason="")
+        for movie_id, mean in rows
+    ]
+
+
+def recommendations_for_visitor(
+    *, state: VisitorState, n: int | None = None, seed: int = 0
+) -> RecommendationPanel:
+    """The visitor's top-n recommendations (a seeded shuffle of the top pool), or how many ratings to go.
+
+    Never raises: if the recommender fails, the panel falls back to popular movies and logs the error.
+    """
+    n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
+    try:
+        info = recommender.model_info()
+    except Exception:  # the page must render whatever the engine does
+        logger.exception("recommender.model_info() failed")
+        info = recommender.ModelInfo(status=recommender.STATUS_TRAINING, trained_at=None, kind="unavailable")
+    needed = max(0, settings.RECOMMENDATIONS_MIN_RATINGS - state.rated_count)
+    if needed:
+        return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed, seed=seed)
+    try:
+        recs = recommender.recommend(
+            ratings=state.ratings,
+            exclude=set(state.skipped) | set(state.hidden),
+            n=n,
+            diversify=True,
+            seed=seed,
+        )
+    except Exception:
+        logger.exception("recommender.recommend() failed; showing popular movies")
+        recs = _popular_fallback(state, n)
+    # The contract promises rated and excluded movies never come back; enforce it anyway.
+    seen = state.seen_ids
+    recs = [rec for rec in recs if rec.movie_id not in seen][:n]
+    movies = Movie.objects.prefetch_related("genres").in_bulk([rec.movie_id for rec in recs])
+    need_reason = any(not rec.reason for rec in recs)
+    titles: dict[int, str] = {}
+    genres_of: dict[int, set[int]] = {}
+    if need_reason:
+        titles = dict(Movie.objects.filter(pk__in=list(state.ratings)).values_list("id", "title"))
+        for movie_id, genre_id in Movie.genres.through.objects.filter(
+            movie_id__in=list(state.ratings)
+        ).values_list("movie_id", "genre_id"):
+            genres_of.setdefault(movie_id, set()).add(genre_id)
+    items = []
+    for rec in recs:
+        movie = movies.get(rec.movie_id)
+        if movie is None:
+            continue
+        reason = rec.reason or _reason_for(movie, state, titles, genres_of)
+        items.append(
+            RecommendedMovie(movie=movie, predicted_rating=rec.predicted_rating, score=rec.score, reason=reason)
+        )
+    return RecommendationPanel(items=items, model=info, rated_count=state.rated_count, ratings_needed=0, seed=seed)
+
+
+# --- Search ---------------------------------------------------------------
+
+_ARTICLE_SUFFIX = re.compile(r"^(?P<body>.*), (?P<article>the|a|an|les|la|le|il|el|der|die|das)$")
+_LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
+_NON_WORD = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+def search_key(text: str) -> str:
+    """Lower case, accents and punctuation dropped, MovieLens' "Matrix, The" turned into "the matrix"."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower().strip()
+    text = re.sub(r"\s*\(\d{4}\)\s*$", "", text)  # a year left in the title
+    match = _ARTICLE_SUFFIX.match(text)
+    if match:
+        text = f"{match['article']} {match['body']}"
+    text = _NON_WORD.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+_title_index_lock = threading.Lock()
+_title_index: dict = {"fingerprint": None, "entries": []}
+
+
+def _title_entries() -> list[tuple[str, int, int]]:
+    """(search key, movie id, rating count) for every movie, cached until the catalog changes."""
+    fingerprint = tuple(Movie.objects.aggregate(count=Count("id"), top=Max("id")).values())
+    with _title_index_lock:
+        if _title_index["fingerprint"] != fingerprint:
+            _title_index["entries"] = [
+                (search_key(title), movie_id, count)
+                for movie_id, title, count in Movie.objects.values_list("id", "title", "rating_count")
+            ]
+            _title_index["fingerprint"] = fingerprint
+        return _title_index["entries"]
+
+
+def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie]:
+    """Movies whose title starts with (or contains, or nearly starts with) the query, best first.
+
+    Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
+    then typo-tolerant prefix matches (difflib ratio >= 0.75 against the title's first letters);
+    ties go to the more-rated movie.
+    """
+    key = search_key(query[:SEARCH_MAX_QUERY_LENGTH])
+    if not key:
+        return []
+    ranked: list[tuple[int, float, int, int]] = []
+    fuzzy = difflib.SequenceMatcher(autojunk=False)
+    fuzzy.set_seq2(key)
+    for title_key, movie_id, count in _title_entries():
+        if title_key.startswith(key):
+            ranked.append((0, 0.0, -count, movie_id))
+        elif f" {key}" in f" {title_key}":
+            ranked.append((1, 0.0, -count, movie_id))
+        elif key in title_key:
+            ranked.append((2, 0.0, -count, movie_id))
+        elif len(key) >= 3:
+            # Compare with the title's start of about the query's length: a typo in a prefix.
+            best = 0.0
+            bare = _LEADING_ARTICLE.sub("", title_key)
+            prefixes = {text[: len(key) + delta] for text in (title_key, bare) for delta in (-1, 0, 1)}
+            for prefix in prefixes:
+                fuzzy.set_seq1(prefix)
+                if fuzzy.real_quick_ratio() >= 0.75 and fuzzy.quick_ratio() >= 0.75:
+                    best = max(best, fuzzy.ratio())
+            if best >= 0.75:
+                ranked.append((3, -best, -count, movie_id))
+    ranked.sort()
+    return _movies_in_order([movie_id for *_rest, movie_id in ranked[:limit]])
+
+
+# --- Movie page -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MovieDetail:
+    movie: Movie
+    tags: list[str]
+    similar: list[Movie]
+    visitor_rating: float | None
+    flagged: str  # "", "skipped" or "hidden"
+
+
+def movie_tags(*, movie: Movie, limit: int = TAGS_DEFAULT_LIMIT) -> list[str]:
+    """The movie's most used tags, case-insensitively distinct."""
+    counts: dict[str, tuple[int, str]] = {}
+    for tag in Tag.objects.filter(movie=movie).values_list("tag", flat=True):
+        cleaned = tag.strip()
+        if not cleaned:
+            continue
+        lowered = cleaned.lower()
+        count, shown = counts.get(lowered, (0, cleaned))
+        counts[lowered] = (count + 1, shown)
+    ordered = sorted(counts.values(), key=lambda item: (-item[0], item[1].lower()))
+    return [shown for _count, shown in ordered[:limit]]
+
+
+def _content_similar_ids(movie_id: int, n: int) -> list[int] | None:
+    """Ask the content engine, when there is one, for similar movies; None when it cannot answer."""
+    try:
+        from . import content  # provided by the content-engine work; absent until it lands
+    except ImportError:
+        return None
+    similar = getattr(content, "similar_movies", None)
+    if similar is None:
+        return None
+    try:
+        result = similar(movie_id=movie_id, n=n)
+    except Exception:
+        logger.exception("content.similar_movies(%s) failed; using shared genres", movie_id)
+        return None
+    ids = []
+    for item in result or []:
+        candidate = getattr(item, "movie_id", getattr(item, "id", item))
+        try:
+            ids.append(int(candidate))
+        except (TypeError, ValueError):
+            continue
+    return ids or None
+
+
+def movies_similar(*, movie: Movie, n: int = SIMILAR_DEFAULT_N, exclude=()) -> list[Movie]:
+    """Similar movies: the content engine's when available, else most shared genres, then popularity."""
+    excluded = set(exclude) | {movie.id}
+    ids = _content_similar_ids(movie.id, n + len(excluded))
+    if ids is not None:
+        return [m for m in _movies_in_order(ids) if m.id not in excluded][:n]
+    genre_ids = [genre.id for genre in movie.genres.all()]
+    if not genre_ids:
+        return list(Movie.objects.popular().exclude(pk__in=excluded).prefetch_related("genres")[:n])
+    return list(
+        Movie.objects.filter(genres__in=genre_ids)
+        .exclude(pk__in=excluded)
+        .annotate(shared=Count("genres"))
+        .order_by("-shared", "-rating_count", "id")
+        .prefetch_related("genres")[:n]
+    )
+
+
+def movie_detail(*, movie_id: int, state: VisitorState) -> MovieDetail | None:
+    movie = Movie.objects.prefetch_related("genres").filter(pk=movie_id).first()
+    if movie is None:
+        return None
+    flagged = ""
+    if movie.id in state.hidden:
+        flagged = VisitorMovieFlag.Kind.HIDDEN
+    elif movie.id in state.skipped:
+        flagged = VisitorMovieFlag.Kind.SKIPPED
+    movie.visitor_rating = state.ratings.get(movie.id)
+    return MovieDetail(
+        movie=movie,
+        tags=movie_tags(movie=movie),
+        similar=movies_similar(movie=movie, exclude=state.hidden),
+        visitor_rating=movie.visitor_rating,
+        flagged=flagged,
+    )
+
+
+def genre_names() -> list[str]:
+    return list(Genre.objects.values_list("name", flat=True))

@@ -1,0 +1,171 @@
+"""Writes for a visitor's own feedback: ratings, skips, hidden movies, start over, merge on sign-in.
+
+Every function is keyword-only and validates its input before touching the database, raising
+``ValidationError`` with one of the message constants below, so a bad request changes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import MutableMapping
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import RATING_VALUES, Movie, Visitor, VisitorMovieFlag, VisitorRating
+
+# The session key that ties an anonymous browser to its Visitor row.
+VISITOR_SESSION_KEY = "visitor_id"
+
+ERROR_UNKNOWN_MOVIE = "That movie is not in the catalog."
+ERROR_RATING_NOT_A_NUMBER = "A rating must be a number of stars, like 3.5."
+ERROR_RATING_OUT_OF_RANGE = "A rating must be between 0.5 and 5 stars."
+ERROR_RATING_NOT_HALF_STEP = "A rating must be a whole or half star (0.5, 1, 1.5 ... 5)."
+
+
+def rating_parse(*, value) -> float:
+    """Turn user input ("4.5", 4.5) into one of RATING_VALUES or raise ValidationError."""
+    if isinstance(value, bool):
+        raise ValidationError(ERROR_RATING_NOT_A_NUMBER, code="not_a_number")
+    try:
+        # Decimal keeps "4.50" equal to 4.5 and rejects "nan"/"inf" below via is_finite.
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(ERROR_RATING_NOT_A_NUMBER, code="not_a_number") from None
+    if not number.is_finite():
+        raise ValidationError(ERROR_RATING_NOT_A_NUMBER, code="not_a_number")
+    if number < Decimal("0.5") or number > Decimal("5"):
+        raise ValidationError(ERROR_RATING_OUT_OF_RANGE, code="out_of_range")
+    if (number * 2) % 1 != 0:
+        raise ValidationError(ERROR_RATING_NOT_HALF_STEP, code="not_half_step")
+    rating = float(number)
+    assert rating in RATING_VALUES
+    return rating
+
+
+def _movie_id_checked(movie_id) -> int:
+    try:
+        movie_id = int(movie_id)
+    except (TypeError, ValueError):
+        raise ValidationError(ERROR_UNKNOWN_MOVIE, code="unknown_movie") from None
+    if movie_id <= 0 or movie_id > 2**31 - 1 or not Movie.objects.filter(pk=movie_id).exists():
+        raise ValidationError(ERROR_UNKNOWN_MOVIE, code="unknown_movie")
+    return movie_id
+
+
+def _visitor_from_session(session: MutableMapping) -> Visitor | None:
+    raw = session.get(VISITOR_SESSION_KEY)
+    if not raw:
+        return None
+    try:
+        visitor_id = uuid.UUID(str(raw))
+    except ValueError:
+        return None
+    return Visitor.objects.filter(pk=visitor_id).select_related("user").first()
+
+
+def visitor_get(*, session: MutableMapping, user=None) -> Visitor | None:
+    """The current visitor without creating one (reads never create rows)."""
+    if user is not None and user.is_authenticated:
+        visitor = Visitor.objects.filter(user=user).first()
+        anonymous = _visitor_from_session(session)
+        if anonymous is not None and anonymous.user_id is None:
+            # Signed in through a path that did not merge (e.g. the stock login view): merge now.
+            return visitor_merge_into_user(visitor=anonymous, user=user, session=session)
+        return visitor
+    visitor = _visitor_from_session(session)
+    if visitor is not None and visitor.user_id is not None:
+        # A session never speaks for an account it is not signed in to.
+        return None
+    return visitor
+
+
+def visitor_get_or_create(*, session: MutableMapping, user=None) -> Visitor:
+    """The visitor for this session/account, created on first write and remembered in the session."""
+    visitor = visitor_get(session=session, user=user)
+    if visitor is not None:
+        return visitor
+    if user is not None and user.is_authenticated:
+        visitor, _ = Visitor.objects.get_or_create(user=user)
+    else:
+        visitor = Visitor.objects.create()
+    session[VISITOR_SESSION_KEY] = str(visitor.pk)
+    return visitor
+
+
+def rating_record(*, visitor: Visitor, movie_id, rating) -> VisitorRating:
+    """Store (or change) the visitor's rating of a movie. Rating a movie undoes a skip or hide of it."""
+    movie_id = _movie_id_checked(movie_id)
+    stars = rating_parse(value=rating)
+    with transaction.atomic():
+        record, _ = VisitorRating.objects.update_or_create(
+            visitor=visitor, movie_id=movie_id, defaults={"rating": stars}
+        )
+        VisitorMovieFlag.objects.filter(visitor=visitor, movie_id=movie_id).delete()
+    return record
+
+
+def rating_clear(*, visitor: Visitor, movie_id) -> bool:
+    """Remove the visitor's rating of a movie; True when there was one."""
+    movie_id = _movie_id_checked(movie_id)
+    deleted, _ = VisitorRating.objects.filter(visitor=visitor, movie_id=movie_id).delete()
+    return deleted > 0
+
+
+def _flag(*, visitor: Visitor, movie_id, kind: str) -> VisitorMovieFlag:
+    movie_id = _movie_id_checked(movie_id)
+    flag, _ = VisitorMovieFlag.objects.get_or_create(visitor=visitor, movie_id=movie_id, kind=kind)
+    return flag
+
+
+def movie_skip(*, visitor: Visitor, movie_id) -> VisitorMovieFlag:
+    """'Haven't seen it': the movie never comes back to this visitor's grid or recommendations."""
+    return _flag(visitor=visitor, movie_id=movie_id, kind=VisitorMovieFlag.Kind.SKIPPED)
+
+
+def movie_hide(*, visitor: Visitor, movie_id) -> VisitorMovieFlag:
+    """'Not interested': the movie is never recommended to this visitor again."""
+    return _flag(visitor=visitor, movie_id=movie_id, kind=VisitorMovieFlag.Kind.HIDDEN)
+
+
+def visitor_reset(*, visitor: Visitor) -> tuple[int, int]:
+    """Start over: delete every rating and flag; returns (ratings, flags) deleted."""
+    with transaction.atomic():
+        ratings, _ = VisitorRating.objects.filter(visitor=visitor).delete()
+        flags, _ = VisitorMovieFlag.objects.filter(visitor=visitor).delete()
+    return ratings, flags
+
+
+def visitor_merge_into_user(*, visitor: Visitor | None, user, session: MutableMapping | None = None) -> Visitor:
+    """Move an anonymous visitor's feedback into the account's visitor and return that visitor.
+
+    The anonymous ratings win over older ones in the account because they are the person's latest
+    word. With no account visitor yet, the anonymous row simply becomes the account's.
+    """
+    with transaction.atomic():
+        account = Visitor.objects.select_for_update().filter(user=user).first()
+        if visitor is None or visitor.user_id is not None:
+            account = account or Visitor.objects.create(user=user)
+        elif account is None:
+            visitor.user = user
+            visitor.save(update_fields=["user", "updated_at"])
+            account = visitor
+        else:
+            for rating in VisitorRating.objects.filter(visitor=visitor):
+                VisitorRating.objects.update_or_create(
+                    visitor=account, movie_id=rating.movie_id, defaults={"rating": rating.rating}
+                )
+            existing = set(VisitorMovieFlag.objects.filter(visitor=account).values_list("movie_id", "kind"))
+            VisitorMovieFlag.objects.bulk_create(
+                VisitorMovieFlag(visitor=account, movie_id=flag.movie_id, kind=flag.kind)
+                for flag in VisitorMovieFlag.objects.filter(visitor=visitor)
+                if (flag.movie_id, flag.kind) not in existing
+            )
+            # A movie rated in either place is no longer "skipped" or "hidden".
+            VisitorMovieFlag.objects.filter(
+                visitor=account, movie_id__in=VisitorRating.objects.filter(visitor=account).values("movie_id")
+            ).delete()
+            visitor.delete()
+    if session is not None:
+        session[VISITOR_SESSION_KEY] = str(account.pk)
+    return account

@@ -1,0 +1,173 @@
+"""Reads: the rating grid, recommendations with reasons, search, tags, similar movies."""
+import sys
+import types
+from collections import Counter
+
+import pytest
+
+from movies import recommender, selectors, services
+from movies.models import Visitor
+
+from .conftest import make_catalog, make_movie
+
+pytestmark = pytest.mark.django_db
+
+
+def state_with(ratings=None, skipped=(), hidden=()):
+    return selectors.VisitorState(ratings=dict(ratings or {}), skipped=frozenset(skipped), hidden=frozenset(hidden))
+
+
+def test_visitor_state_reads_ratings_and_both_flag_kinds(catalog):
+    visitor = Visitor.objects.create()
+    services.rating_record(visitor=visitor, movie_id=1, rating=4.5)
+    services.movie_skip(visitor=visitor, movie_id=2)
+    services.movie_hide(visitor=visitor, movie_id=3)
+    state = selectors.visitor_state(visitor=visitor)
+    assert state.ratings == {1: 4.5}
+    assert state.skipped == {2}
+    assert state.hidden == {3}
+    assert selectors.visitor_state(visitor=None) == selectors.VisitorState()
+
+
+def test_grid_has_the_configured_size_and_no_seen_movies(catalog, settings):
+    settings.RATING_GRID_SIZE = 12
+    state = state_with({1: 4.0, 2: 3.0}, skipped={3, 4}, hidden={5})
+    grid = selectors.movie_list_for_rating(state=state, seed=7)
+    ids = [movie.id for movie in grid]
+    assert len(ids) == 12 == len(set(ids))
+    assert not set(ids) & {1, 2, 3, 4, 5}
+
+
+def test_grid_is_stable_for_a_seed_and_varies_between_seeds(catalog):
+    first = [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=1)]
+    again = [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=1)]
+    other = [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=2)]
+    assert first == again
+    assert first != other
+
+
+def test_grid_spreads_over_decades_even_when_popularity_clusters():
+    # 30 popular 1990s dramas and 10 less popular films from other decades.
+    for index in range(1, 31):
+        make_movie(index, f"Nineties {index}", year=1995, genres=["Drama"], rating_count=1000 - index)
+    others = ["Comedy", "Horror", "Western", "War", "Musical", "Sci-Fi", "Crime", "Romance", "Fantasy", "Mystery"]
+    for index, genre in enumerate(others, start=31):
+        make_movie(index, f"Other {index}", year=1930 + (index - 31) * 10, genres=[genre], rating_count=100 - index)
+    grid = selectors.movie_list_for_rating(state=state_with(), n=12, seed=3)
+    decades = Counter((movie.year // 10) * 10 for movie in grid)
+    assert len(grid) == 12
+    assert decades[1990] <= 4  # ceil(12 / 3); without the cap the grid would be all 1990s
+
+
+def test_grid_excludes_extra_ids_and_returns_fewer_when_catalog_runs_out(db):
+    make_catalog(5)
+    grid = selectors.movie_list_for_rating(state=state_with({1: 3}), n=12, seed=0, exclude=[2])
+    assert sorted(movie.id for movie in grid) == [3, 4, 5]
+
+
+def test_recommendations_wait_for_the_minimum_number_of_ratings(catalog, settings):
+    settings.RECOMMENDATIONS_MIN_RATINGS = 3
+    panel = selectors.recommendations_for_visitor(state=state_with({1: 4, 2: 5}))
+    assert panel.items == []
+    assert panel.ratings_needed == 1
+    assert panel.progress == [True, True, False]
+
+
+def test_recommendations_never_include_rated_skipped_or_hidden(catalog):
+    state = state_with({1: 4, 2: 5, 3: 2}, skipped={4, 5}, hidden={6, 7})
+    panel = selectors.recommendations_for_visitor(state=state, n=10, seed=0)
+    ids = [item.movie.id for item in panel.items]
+    assert len(ids) == 10
+    assert not set(ids) & set(range(1, 8))
+    assert all(item.reason for item in panel.items)
+    assert panel.warming_up is True  # the popularity fallback reports "training"
+
+
+def test_recommendations_fall_back_to_popular_when_the_recommender_fails(catalog, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("model file corrupt")
+
+    monkeypatch.setattr(recommender, "recommend", broken)
+    panel = selectors.recommendations_for_visitor(state=state_with({1: 4, 2: 5, 3: 2}), n=5)
+    assert [item.movie.id for item in panel.items] == [4, 5, 6, 7, 8]
+
+
+def test_empty_reason_is_explained_by_the_best_rated_movie_sharing_a_genre(named_catalog, monkeypatch):
+    matrix = named_catalog["matrix"]
+    monkeypatch.setattr(
+        recommender, "recommend", lambda **kwargs: [recommender.Recommendation(matrix.id, 1.0, 4.4, "")]
+    )
+    state = state_with({6: 5.0, 1: 4.5, 8533: 5.0})  # Heat shares Action/Thriller; Toy Story and Notebook share nothing
+    panel = selectors.recommendations_for_visitor(state=state, n=10)
+    assert [(item.movie.id, item.reason) for item in panel.items] == [(matrix.id, "because you rated Heat 5 stars")]
+
+
+def test_reason_from_the_recommender_is_kept(named_catalog, monkeypatch):
+    monkeypatch.setattr(
+        recommender, "recommend", lambda **kwargs: [recommender.Recommendation(589, 1.0, 4.1, "similar to Heat you loved")]
+    )
+    panel = selectors.recommendations_for_visitor(state=state_with({6: 5.0, 1: 4.5, 8533: 5.0}))
+    assert panel.items[0].reason == "similar to Heat you loved"
+
+
+@pytest.mark.parametrize(
+    "query, first",
+    [
+        ("heat", 6),
+        ("the matrix", 2571),
+        ("matrix", 2571),
+        ("amelie", 4973),  # accents ignored
+        ("judgment", 589),  # a word inside the title
+        ("TOY STORY", 1),
+    ],
+)
+def test_search_finds_titles_by_prefix_word_and_typo(named_catalog, query, first):
+    results = selectors.movie_search(query=query)
+    assert results and results[0].id == first
+
+
+def test_search_tolerates_a_typo_in_a_prefix(named_catalog):
+    # Both Terminators start like "termintor" does; the more-rated one comes first.
+    assert [m.id for m in selectors.movie_search(query="termintor")] == [589, 1240]
+    assert [m.id for m in selectors.movie_search(query="amelei")] == [4973]
+
+
+def test_search_ranks_prefix_before_substring_and_handles_empty(named_catalog):
+    assert [m.id for m in selectors.movie_search(query="termin")] == [589, 1240]
+    assert selectors.movie_search(query="   ") == []
+    assert selectors.movie_search(query="zzzzqqq") == []
+
+
+def test_search_key_moves_trailing_articles_and_drops_punctuation():
+    assert selectors.search_key("Matrix, The") == "the matrix"
+    assert selectors.search_key("Amélie (2001)") == "amelie"
+    assert selectors.search_key("Terminator 2: Judgment Day") == "terminator 2 judgment day"
+
+
+def test_movie_tags_are_distinct_case_insensitively_most_used_first(named_catalog):
+    assert selectors.movie_tags(movie=named_catalog["toy"]) == ["pixar", "fun", "toys"]
+
+
+def test_similar_movies_share_most_genres_then_popularity(named_catalog):
+    similar = selectors.movies_similar(movie=named_catalog["terminator"], n=3)
+    # Matrix shares Action, Sci-Fi and Thriller; Terminator 2 and Heat share two each, T2 more rated.
+    assert [m.id for m in similar] == [2571, 589, 6]
+
+
+def test_similar_movies_use_the_content_engine_when_present(named_catalog, monkeypatch):
+    fake = types.ModuleType("movies.content")
+    fake.similar_movies = lambda *, movie_id, n: [8533, movie_id, 4973]
+    monkeypatch.setitem(sys.modules, "movies.content", fake)
+    import movies
+
+    monkeypatch.setattr(movies, "content", fake, raising=False)
+    similar = selectors.movies_similar(movie=named_catalog["heat"], n=5)
+    assert [m.id for m in similar] == [8533, 4973]
+
+
+def test_movie_detail_carries_the_visitors_rating_and_flag(named_catalog):
+    detail = selectors.movie_detail(movie_id=1, state=state_with({1: 3.5}, hidden={1}))
+    assert detail.visitor_rating == 3.5
+    assert detail.flagged == "hidden"
+    assert detail.tags[0] == "pixar"
+    assert selectors.movie_detail(movie_id=424242, state=state_with()) is None
