@@ -158,6 +158,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 256 * 1024)
 # --- MovieLens -----------------------------------------------------------
 MOVIELENS_RELEASE = env_str("MOVIELENS_RELEASE", "ml-latest-small")
 MOVIELENS_DIR = Path(env_str("MOVIELENS_DIR", str(DATA_DIR / "movielens" / MOVIELENS_RELEASE)))
+# Where fetch_movielens downloads <release>.zip and <release>.zip.md5 from (tests use a local server).
+MOVIELENS_BASE_URL = env_str("MOVIELENS_BASE_URL", "https://files.grouplens.org/datasets/movielens")
 
 # --- Recommender ---------------------------------------------------------
 MODEL_DIR = Path(env_str("MODEL_DIR", str(DATA_DIR / "models")))
