@@ -1,0 +1,114 @@
+"""Django glue for the content engine (:mod:`ncf.content`): the catalog in, similar movies out.
+
+* :func:`catalog_from_db` reads titles, years, genres, tags and overviews from the database.
+* :func:`content_build` embeds what changed and rebuilds TF-IDF, under ``CACHE_DIR/content``
+  (``manage.py build_content``). This is the only place that may load the sentence model.
+* :func:`content_index` loads that index once per process (a fraction of a second) and
+  reloads it when a rebuild replaces the files; it never embeds, so requests never wait.
+* :func:`similar_movies` is what the movie page calls: a few milliseconds, ``[]`` until
+  ``build_content`` has run.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+
+from ncf.content import (
+    EMBEDDINGS_FILE, ContentConfig, ContentIndex, Encoder, Progress, catalog_frame, load_minilm_encoder,
+)
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_loaded: dict = {"key": None, "index": None}
+
+
+def content_dir() -> Path:
+    return Path(settings.CACHE_DIR) / "content"
+
+
+def content_config() -> ContentConfig:
+    return ContentConfig(max_tags=getattr(settings, "CONTENT_MAX_TAGS", 10))
+
+
+def catalog_from_db() -> pd.DataFrame:
+    """Every movie as :func:`ncf.content.catalog_frame` output (3 queries whatever the size)."""
+    from .models import Movie, Tag
+
+    movies = pd.DataFrame(list(Movie.objects.order_by("id").values_list("id", "title", "year", "overview")),
+                          columns=["movie_id", "title", "year", "overview"])
+    through = Movie.genres.through
+    genres: dict[int, list[str]] = {}
+    for movie_id, name in through.objects.order_by("movie_id", "genre__name").values_list(
+            "movie_id", "genre__name"):
+        genres.setdefault(movie_id, []).append(name)
+    movies["genres"] = [genres.get(int(m), []) for m in movies["movie_id"]]
+    tags = pd.DataFrame(list(Tag.objects.values_list("movie_id", "tag")), columns=["movie_id", "tag"])
+    return catalog_frame(movies, tags, max_tags=content_config().max_tags)
+
+
+def content_build(*, encoder: Encoder | None = None, progress: Progress | None = None) -> ContentIndex:
+    """Refresh the on-disk index from the database: embed new or changed movie texts (the
+    sentence model is loaded only if there are any), rebuild TF-IDF, save, and make this
+    process use the new index.
+
+    Args:
+        encoder: ``encode(list[str]) -> array``; defaults to all-MiniLM-L6-v2 (tests pass a fake).
+        progress: ``progress(done, total)`` after each embedded batch.
+    """
+    catalog = catalog_from_db()
+    factory: Callable[[], Encoder] = (lambda: encoder) if encoder is not None else load_minilm_encoder
+    index = ContentIndex.build(catalog, encoder=factory, lazy_encoder=True, cache_dir=content_dir(),
+                               config=content_config(), progress=progress)
+    with _lock:
+        _loaded["key"], _loaded["index"] = _cache_key(), index
+    return index
+
+
+def _cache_key():
+    try:
+        stat = (content_dir() / EMBEDDINGS_FILE).stat()
+    except OSError:
+        return None
+    return (str(content_dir()), stat.st_mtime_ns, stat.st_size)
+
+
+def content_index() -> ContentIndex | None:
+    """The saved index (loaded once per process, reloaded when the files change); ``None``
+    when ``build_content`` has not run."""
+    key = _cache_key()
+    if key is None:
+        return None
+    with _lock:
+        if _loaded["key"] != key:
+            try:
+                _loaded["index"] = ContentIndex.load(content_dir(), content_config())
+            except Exception:  # a corrupt cache must not take the movie page down
+                logger.exception("could not load the content index from %s", content_dir())
+                _loaded["index"] = None
+            _loaded["key"] = key
+        return _loaded["index"]
+
+
+def content_reset() -> None:
+    """Forget the loaded index (tests; after deleting the cache)."""
+    with _lock:
+        _loaded["key"], _loaded["index"] = None, None
+
+
+def similar_movies(movie_id: int, n: int = 10) -> list[int]:
+    """Ids of the ``n`` movies most like ``movie_id`` by content, best first; ``[]`` when the
+    movie or the index is unknown."""
+    index = content_index()
+    if index is None:
+        return []
+    try:
+        movie_id = int(movie_id)
+    except (TypeError, ValueError):
+        return []
+    return [m for m, _score in index.similar(movie_id, n=max(0, int(n)))]
