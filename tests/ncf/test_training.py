@@ -1,0 +1,55 @@
+"""Training: reproducible, validation carved from the training data, learns obvious structure."""
+import numpy as np
+import pytest
+
+from ncf.training import split_validation, train
+from tests.ncf.conftest import tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+def test_validation_split_is_disjoint_complete_and_seeded():
+    a_fit, a_val = split_validation(100, 0.1, np.random.default_rng(1))
+    b_fit, b_val = split_validation(100, 0.1, np.random.default_rng(1))
+    assert len(a_val) == 10 and np.array_equal(a_val, b_val)
+    assert sorted(np.concatenate([a_fit, a_val]).tolist()) == list(range(100))
+
+
+def test_same_seed_same_data_gives_same_weights(structured_frame):
+    config = tiny_config(epochs=2, patience=5)
+    first, second = train(structured_frame, config), train(structured_frame, config)
+    for name, array in first.weights.items():
+        assert np.array_equal(array, second.weights[name]), name
+    other = train(structured_frame, tiny_config(epochs=2, patience=5, seed=8))
+    assert not np.array_equal(first.weights["item_gmf"], other.weights["item_gmf"])
+
+
+def test_history_reports_every_epoch_and_keeps_the_best(trained_tiny):
+    history = trained_tiny.history
+    assert 1 <= len(history) <= 8
+    assert [r.epoch for r in history] == list(range(1, len(history) + 1))
+    best = min(history, key=lambda r: r.val_loss)
+    assert trained_tiny.best_epoch == best.epoch
+    assert all(0.3 < r.val_rmse < 4.5 for r in history)
+
+
+def test_trained_model_ranks_each_camps_movies_first(trained_tiny):
+    from ncf.serving import NumpyNeuMF
+
+    net = NumpyNeuMF(trained_tiny.weights, trained_tiny.config)
+    movies = trained_tiny.items
+    first_camp, second_camp = movies.indices(range(1, 21)), movies.indices(range(21, 41))
+    for user_id, liked, disliked in ((1, first_camp, second_camp), (30, second_camp, first_camp)):
+        stars = net.predict(net.user_vector(trained_tiny.users.index(user_id)))[:, 1]
+        assert stars[liked].mean() > stars[disliked].mean() + 1.0
+
+
+def test_hard_negative_mode_trains(structured_frame):
+    result = train(structured_frame, tiny_config(mode="hard-negatives", epochs=2))
+    assert result.weights["item_gmf"].shape == (40, 8)
+    assert len(result.history) == 2
+
+
+def test_empty_frame_is_refused(structured_frame):
+    with pytest.raises(ValueError):
+        train(structured_frame.iloc[:0], tiny_config())
