@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("movies.api_urls")),
+    path("analytics/", include("movies.analytics_urls")),
     path("", include("movies.urls")),
 ]
