@@ -51,16 +51,17 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 def post_worker_init(worker):
-    """Warm the recommender in each worker before it takes traffic.
+    """Start the recommender in each worker before it takes traffic.
 
-    The engine's startup hook either loads the current model or (in exactly one worker,
-    under its file lock) starts training it in a background thread; requests meanwhile
-    get the popularity fallback. Calling it here, after the fork, keeps TensorFlow and
-    the training thread inside the worker that owns them.
+    ``movies.recommender.ensure_started()`` starts one background thread that loads the saved
+    model, or (in exactly one worker, under the model store's file lock) trains one while the
+    others wait and then load it; requests meanwhile get the popularity fallback. Calling it
+    here, after the fork, keeps TensorFlow and that thread inside the worker that owns them,
+    and does not depend on how gunicorn was launched (``gunicorn`` or ``python -m gunicorn``).
     """
     from movies import recommender
 
-    start = getattr(recommender, "start", None)
+    start = getattr(recommender, "ensure_started", None)
     if callable(start):
         try:
             start()
