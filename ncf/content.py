@@ -425,10 +425,13 @@ class ContentIndex:
         w_emb, w_tfidf = self._weights()
         if w_emb:
             profile = weights @ self.embeddings[rows]
-            out += w_emb * (self.embeddings @ profile)
+            # einsum, not ``@``: a threaded BLAS matrix-vector product spins its threads and
+            # took 20+ ms on 2 busy cores; einsum's single-threaded loop takes 2 ms.
+            out += w_emb * np.einsum("ij,j->i", self.embeddings, profile)
         if w_tfidf:
-            profile = sparse.csr_matrix(weights[None, :]) @ self.tfidf[rows]
-            out += w_tfidf * np.asarray((self.tfidf @ profile.T).todense()).ravel()
+            # Sparse matrix times a dense vector: no sparse result to build and densify.
+            profile = np.asarray(self.tfidf[rows].T @ weights, dtype=np.float32).ravel()
+            out += w_tfidf * (self.tfidf @ profile)
         return out
 
     def similarity(self, movie_a: int, movie_b: int) -> float:
