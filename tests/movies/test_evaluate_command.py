@@ -1,0 +1,43 @@
+"""The evaluate command on a tiny dataset with only fast models."""
+import json
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.conftest import TINY_MOVIES, write_dataset
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["userId,movieId,rating,timestamp"]
+    for user in range(1, 31):
+        for t, movie in enumerate(rng.choice([1, 2, 3, 4, 5], size=5, replace=False)):
+            lines.append(f"{user},{movie},{rng.integers(1, 6)}.0,{1000 + t}")
+    return write_dataset(tmp_path / "ds", movies_csv=TINY_MOVIES, ratings_csv="\n".join(lines) + "\n")
+
+
+def test_evaluate_writes_the_table_as_json(dataset, tmp_path, capsys):
+    output = tmp_path / "out" / "evaluation.json"
+    call_command("evaluate", data=dataset, models="popularity,damped-mean", ks="1,2", output=output, seed=3)
+    data = json.loads(output.read_text())
+    assert set(data) == {"settings", "protocols", "unavailable", "metrics", "rows"}
+    assert data["settings"]["seed"] == 3 and data["settings"]["ks"] == [1, 2]
+    assert set(data["protocols"]) == {"warm", "cold"}
+    assert {(r["model"], r["protocol"], r["k"]) for r in data["rows"]} == {
+        (m, "warm", None) for m in ("popularity", "damped-mean")} | {
+        (m, "cold", k) for m in ("popularity", "damped-mean") for k in (1, 2)}
+    assert set(data["metrics"]) <= set(data["rows"][0])
+    printed = capsys.readouterr().out
+    assert "Protocol: warm" in printed and "Protocol: cold start" in printed and "ndcg@10" in printed
+
+
+def test_evaluate_refuses_bad_input(dataset, tmp_path):
+    with pytest.raises(CommandError, match="Unknown model"):
+        call_command("evaluate", data=dataset, models="popularity,magic", output=tmp_path / "x.json")
+    with pytest.raises(CommandError, match="not a MovieLens dataset"):
+        call_command("evaluate", data=tmp_path / "nowhere", models="popularity", output=tmp_path / "x.json")
+    with pytest.raises(CommandError, match="--ks"):
+        call_command("evaluate", data=dataset, models="popularity", ks="a,b", output=tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
