@@ -1,7 +1,32 @@
+import os
+import sys
+
 from django.apps import AppConfig
+
+
+def _is_web_server() -> bool:
+    """True in a process that will serve requests: runserver's reloader child or a WSGI server.
+
+    ``runserver`` runs twice: a watcher process and the child that serves (RUN_MAIN=true);
+    only the child starts the engine. Other management commands (migrate, test, ...) never do.
+    """
+    argv = [os.path.basename(sys.argv[0])] + sys.argv[1:2] if sys.argv else []
+    if "runserver" in argv:
+        return os.environ.get("RUN_MAIN") == "true" or "--noreload" in sys.argv
+    return any(name in argv[0] for name in ("gunicorn", "uwsgi", "waitress", "uvicorn", "daphne"))
 
 
 class MoviesConfig(AppConfig):
     name = "movies"
     verbose_name = "Movie catalog"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.conf import settings
+
+        # Start loading (or training) the recommender as soon as the server starts, in a
+        # background thread; every other entry point starts it lazily on first use.
+        if settings.RECOMMENDER_TRAIN_ON_STARTUP and _is_web_server():
+            from . import recommender
+
+            recommender.ensure_started()

@@ -12,19 +12,41 @@ Contract (stable; other modules rely on it):
   excluded movies are never returned.
 * ``predict(ratings=..., movie_ids=...) -> list[float | None]`` — ``None`` for a movie
   the model does not know.
+
+Both ``recommend`` and ``predict`` also accept an optional ``user_id`` (a MovieLens user of
+the training data): that user's learned vectors are used instead of a fold-in of ``ratings``.
+
+How the model gets here (see docs/engine.md): ``ensure_started()`` -- called by the web
+server's start (movies.apps) and lazily by every function here -- starts one background
+thread that loads the saved model in ``settings.MODEL_DIR`` when it matches the data
+(fingerprint of the ratings file), the settings and the code version, and otherwise, when
+``settings.RECOMMENDER_TRAIN_ON_STARTUP`` is on, trains one under a file lock (other
+processes wait, then load it). Every few seconds a call checks whether ``CURRENT`` was
+replaced on disk (``manage.py train_ncf``, another worker) and reloads. Serving is NumPy
+only: a web process with a saved model never imports TensorFlow.
 """
 from __future__ import annotations
 
+import logging
+import os
 import random
+import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 
 STATUS_READY = "ready"
 STATUS_TRAINING = "training"
 KIND_POPULARITY = "popularity"
+SOURCE_STARTUP = "startup"
+SOURCE_COMMAND = "train_ncf"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,10 +71,186 @@ class Recommendation:
     reason: str = ""  # one human line: "because you rated Heat 5 stars"
 
 
+# -- the engine: one per process ------------------------------------------------------------
+def engine_config():
+    """The NCFConfig the site trains with, from settings."""
+    from ncf.config import NCFConfig
+
+    return NCFConfig(
+        epochs=settings.RECOMMENDER_EPOCHS,
+        seed=settings.RECOMMENDER_SEED,
+        mode=getattr(settings, "RECOMMENDER_MODE", "implicit"),
+        foldin=getattr(settings, "RECOMMENDER_FOLDIN", "fit"),
+    )
+
+
+class _Engine:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started = False
+        self.thread: threading.Thread | None = None
+        self.scorer = None  # ncf.scorer.NCFScorer once ready
+        self.artifact = None  # ncf.artifacts.Artifact
+        self.stamp = None  # ncf.artifacts.current_stamp at load time
+        self.last_check = 0.0
+        self.fingerprint: str | None = None
+        self.error: str | None = None
+
+    # The settings are read when the engine starts, never at import time.
+    @property
+    def store(self) -> Path:
+        return Path(settings.MODEL_DIR)
+
+    def start(self) -> None:
+        with self.lock:
+            if self.started:
+                return
+            self.started = True
+            self.thread = threading.Thread(target=self._bootstrap, name="recommender-bootstrap", daemon=True)
+            self.thread.start()
+
+    def _acceptable(self, metadata: dict, config) -> bool:
+        from ncf import artifacts
+
+        if self.fingerprint is None:  # no dataset to compare with: any model of this code will do
+            return metadata.get("code_version") == artifacts.CODE_VERSION
+        # A model someone trained on purpose with train_ncf is used whatever its settings;
+        # one the site trained itself must match the site's settings.
+        wanted = None if metadata.get("source") == SOURCE_COMMAND else config.training_hash()
+        return artifacts.matches(metadata, data_fingerprint=self.fingerprint, settings_hash=wanted)
+
+    def _try_load(self, config) -> bool:
+        from ncf import artifacts
+
+        stamp = artifacts.current_stamp(self.store)
+        try:
+            artifact = artifacts.load_current(self.store)
+        except artifacts.ArtifactError as exc:
+            log.warning("saved model unusable, ignoring it: %s", exc)
+            return False
+        if artifact is None or not self._acceptable(artifact.metadata, config):
+            return False
+        self._install(artifact, stamp)
+        return True
+
+    def _install(self, artifact, stamp) -> None:
+        from ncf.scorer import NCFScorer
+
+        scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+        with self.lock:
+            self.scorer, self.artifact, self.stamp = scorer, artifact, stamp
+            self.last_check = time.monotonic()
+        log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
+
+    def _bootstrap(self) -> None:
+        from ncf import artifacts, datasets
+
+        try:
+            config = engine_config()
+            try:
+                ratings_file = datasets.locate(settings.MOVIELENS_DIR).ratings
+                self.fingerprint = artifacts.data_fingerprint([ratings_file])
+            except datasets.DatasetError:
+                ratings_file = None
+            if self._try_load(config):
+                return
+            if not settings.RECOMMENDER_TRAIN_ON_STARTUP or ratings_file is None:
+                return
+            with artifacts.training_lock(self.store):
+                if self._try_load(config):  # another process trained it while we waited
+                    return
+                train_and_save(settings.MOVIELENS_DIR, config, self.store, source=SOURCE_STARTUP,
+                               fingerprint=self.fingerprint)
+                self._try_load(config)
+        except Exception as exc:  # never take the site down: keep answering from popularity
+            self.error = repr(exc)
+            log.exception("recommender bootstrap failed; serving popularity")
+
+    def maybe_reload(self) -> None:
+        """Reload when CURRENT changed on disk; a stat call at most every RELOAD_SECONDS."""
+        from ncf import artifacts
+
+        now = time.monotonic()
+        with self.lock:
+            if not self.started or now - self.last_check < settings.RECOMMENDER_RELOAD_SECONDS:
+                return
+            if self.thread is not None and self.thread.is_alive():
+                return
+            self.last_check = now
+            stamp = artifacts.current_stamp(self.store)
+            if stamp is None or stamp == self.stamp:
+                return
+            self.stamp = stamp  # try each new CURRENT once
+            self.thread = threading.Thread(target=self._try_load, args=(engine_config(),),
+                                           name="recommender-reload", daemon=True)
+            self.thread.start()
+
+
+_engine = _Engine()
+
+
+def _reset_after_fork() -> None:
+    # A worker forked from a master that started the engine inherits no running thread.
+    global _engine
+    _engine = _Engine()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def ensure_started() -> None:
+    """Start loading (or training) the model in the background, once per process."""
+    _engine.start()
+    _engine.maybe_reload()
+
+
+def wait_until_ready(timeout: float | None = None) -> bool:
+    """Block until the bootstrap thread finished (for commands, tests, benchmarks)."""
+    ensure_started()
+    thread = _engine.thread
+    if thread is not None:
+        thread.join(timeout)
+    return _engine.scorer is not None
+
+
+def reset_engine() -> None:
+    """Forget the loaded model (tests use it with changed settings)."""
+    _reset_after_fork()
+
+
+def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | None = None, progress=None):
+    """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path."""
+    from ncf import artifacts, datasets
+    from ncf.training import train
+
+    ratings_file = datasets.locate(data_dir).ratings
+    fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
+    frame = datasets.load_ratings(data_dir)
+    result = train(frame, config, progress=progress)
+    return artifacts.save_artifact(
+        store, config=config, users=result.users, items=result.items, weights=result.weights,
+        metadata={
+            "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
+            "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
+            "history": [vars(r) for r in result.history],
+        },
+    )
+
+
+def _ready_scorer():
+    ensure_started()
+    return _engine.scorer
+
+
 def model_info() -> ModelInfo:
-    return ModelInfo(status=STATUS_TRAINING, trained_at=None, kind=KIND_POPULARITY)
+    scorer = _ready_scorer()
+    if scorer is None:
+        return ModelInfo(status=STATUS_TRAINING, trained_at=None, kind=KIND_POPULARITY)
+    return ModelInfo(status=STATUS_READY, trained_at=_engine.artifact.trained_at, kind=f"ncf-{scorer.config.mode}")
 
 
+# -- popularity fallback ----------------------------------------------------------------------
 def _popular_movies(limit: int, exclude: Collection[int], candidates: Collection[int] | None):
     from .models import Movie
 
@@ -69,16 +267,7 @@ def _popular_movies(limit: int, exclude: Collection[int], candidates: Collection
     return scored[:limit]
 
 
-def recommend(
-    *,
-    ratings: Mapping[int, float],
-    exclude: Collection[int] = (),
-    candidates: Collection[int] | None = None,
-    n: int | None = None,
-    diversify: bool = True,
-    seed: int | None = None,
-) -> list[Recommendation]:
-    n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
+def _popular_recommendations(ratings, exclude, candidates, n, diversify, seed) -> list[Recommendation]:
     pool_size = max(settings.RECOMMENDER_POOL_SIZE, n) if diversify else n
     pool = _popular_movies(pool_size, set(exclude) | set(ratings), candidates)
     if diversify:
@@ -89,8 +278,103 @@ def recommend(
     ]
 
 
-def predict(*, ratings: Mapping[int, float], movie_ids: Sequence[int]) -> list[float | None]:
-    from .models import Movie
+# -- the model path ---------------------------------------------------------------------------
+def round_stars(stars: float) -> float:
+    """Stars shown to people: one decimal, inside [0.5, 5.0]."""
+    return float(min(5.0, max(0.5, round(float(stars), 1))))
 
-    means = dict(Movie.objects.filter(pk__in=list(movie_ids)).values_list("id", "rating_mean"))
-    return [means.get(mid) for mid in movie_ids]
+
+def top_pool(scores: np.ndarray, pool_size: int) -> np.ndarray:
+    """Positions of the ``pool_size`` best finite scores, best first (ties: lower position first)."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if finite.size == 0 or pool_size <= 0:
+        return np.empty(0, dtype=np.int64)
+    if finite.size > pool_size:
+        part = np.argpartition(-scores[finite], pool_size - 1)[:pool_size]
+        finite = finite[part]
+    order = np.lexsort((finite, -scores[finite]))
+    return finite[order]
+
+
+def _reasons(scorer, ratings: Mapping[int, float], picked_rows: np.ndarray) -> list[str]:
+    """"because you rated X 5 stars": the liked movie whose embedding is nearest each pick."""
+    liked = [(mid, stars) for mid, stars in ratings.items() if stars >= 4.0 and scorer.items.index(mid) >= 0]
+    if not liked or picked_rows.size == 0:
+        return [""] * len(picked_rows)
+    net = scorer.net
+    vectors = np.concatenate([net.item_gmf, net.item_mlp], axis=1)
+    liked_rows = scorer.items.indices([mid for mid, _ in liked])
+    a = vectors[picked_rows] / (np.linalg.norm(vectors[picked_rows], axis=1, keepdims=True) + 1e-9)
+    b = vectors[liked_rows] / (np.linalg.norm(vectors[liked_rows], axis=1, keepdims=True) + 1e-9)
+    nearest = np.argmax(a @ b.T, axis=1)
+    try:
+        from .models import Movie
+
+        titles = dict(Movie.objects.filter(pk__in=[mid for mid, _ in liked]).values_list("id", "title"))
+    except Exception:  # a reason is a nicety: never fail a recommendation over it
+        titles = {}
+    out = []
+    for k in nearest:
+        mid, stars = liked[k]
+        title = titles.get(mid)
+        out.append(f"because you rated {title} {stars:g} stars" if title else "")
+    return out
+
+
+def _history(ratings: Mapping[int, float]) -> dict[int, float]:
+    return {int(mid): float(stars) for mid, stars in ratings.items()}
+
+
+def recommend(
+    *,
+    ratings: Mapping[int, float],
+    exclude: Collection[int] = (),
+    candidates: Collection[int] | None = None,
+    n: int | None = None,
+    diversify: bool = True,
+    seed: int | None = None,
+    user_id: int | None = None,
+) -> list[Recommendation]:
+    n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
+    scorer = _ready_scorer()
+    if scorer is None:
+        return _popular_recommendations(ratings, exclude, candidates, n, diversify, seed)
+    net = scorer.net
+    vector = scorer.user_vector(user_id=user_id, history=_history(ratings))
+    if candidates is None:
+        rows = np.arange(net.n_items)
+    else:
+        rows = scorer.items.indices(np.fromiter((int(c) for c in candidates), dtype=np.int64))
+        rows = np.unique(rows[rows >= 0])
+    scores = net.rank_scores(vector, None if candidates is None else rows).astype(np.float64)
+    banned = scorer.items.indices(np.fromiter((int(m) for m in (*ratings, *exclude)), dtype=np.int64))
+    banned = banned[banned >= 0]
+    if candidates is None:
+        scores[banned] = -np.inf
+    else:
+        scores[np.isin(rows, banned)] = -np.inf
+    pool_size = max(settings.RECOMMENDER_POOL_SIZE, n) if diversify else n
+    picked = top_pool(scores, pool_size)
+    if diversify:
+        picked = np.random.default_rng(seed).permutation(picked)
+    picked = picked[:n]
+    picked_rows = rows[picked]
+    stars = net.stars_from_logit(net.logits(vector, picked_rows)[:, 1])
+    movie_ids = scorer.items.raw(picked_rows)
+    reasons = _reasons(scorer, ratings, picked_rows)
+    return [
+        Recommendation(movie_id=int(mid), score=float(scores[p]), predicted_rating=round_stars(s), reason=why)
+        for mid, p, s, why in zip(movie_ids, picked, stars, reasons)
+    ]
+
+
+def predict(*, ratings: Mapping[int, float], movie_ids: Sequence[int], user_id: int | None = None
+            ) -> list[float | None]:
+    scorer = _ready_scorer()
+    if scorer is None:
+        from .models import Movie
+
+        means = dict(Movie.objects.filter(pk__in=list(movie_ids)).values_list("id", "rating_mean"))
+        return [means.get(mid) for mid in movie_ids]
+    stars = scorer.predict_ratings(user_id=user_id, history=_history(ratings), movie_ids=list(movie_ids))
+    return [None if np.isnan(s) else round_stars(s) for s in stars]

@@ -193,3 +193,24 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False}},
 }
+
+# --- Recommender engine (ncf) ---------------------------------------------
+# Ranking objective: implicit (rated vs sampled unrated), hard-negatives (seed 000's labels)
+# or regression (stars only, ranked by predicted stars; a baseline).
+RECOMMENDER_MODE = env_str("RECOMMENDER_MODE", "implicit")
+# New-user fold-in: fit (user vectors fitted with the network frozen) or average (the seed's way).
+RECOMMENDER_FOLDIN = env_str("RECOMMENDER_FOLDIN", "fit")
+# How often a worker checks MODEL_DIR/CURRENT for a newer model (seconds).
+RECOMMENDER_RELOAD_SECONDS = env_float("RECOMMENDER_RELOAD_SECONDS", 5.0)
+
+# --- TMDB client (movies/tmdb.py) -------------------------------------------
+# Where poster images are served from until TMDB's /configuration has been fetched and cached.
+TMDB_IMAGE_BASE_URL = env_str("TMDB_IMAGE_BASE_URL", "https://image.tmdb.org/t/p/")
+TMDB_CONNECT_TIMEOUT_SECONDS = env_float("TMDB_CONNECT_TIMEOUT_SECONDS", 3.05)
+# Retries after a 429, a 5xx, a timeout or a dropped connection; waits double from the backoff,
+# or follow Retry-After, never longer than the cap.
+TMDB_MAX_RETRIES = env_int("TMDB_MAX_RETRIES", 4)
+TMDB_BACKOFF_SECONDS = env_float("TMDB_BACKOFF_SECONDS", 0.5)
+TMDB_MAX_RETRY_WAIT_SECONDS = env_float("TMDB_MAX_RETRY_WAIT_SECONDS", 30.0)
+# How long the image configuration (base URL, poster sizes) is trusted before it is fetched again.
+TMDB_CONFIGURATION_TTL_SECONDS = env_int("TMDB_CONFIGURATION_TTL_SECONDS", 3 * 24 * 3600)

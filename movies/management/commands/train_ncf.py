@@ -1,0 +1,90 @@
+"""Train the NeuMF recommender on demand and save it where the site loads it.
+
+    python manage.py train_ncf                              # settings' data, mode, epochs, seed
+    python manage.py train_ncf --epochs 10 --embedding-dim 32 --layers 64,32,16 \\
+        --mode hard-negatives --seed 7 --data data/movielens/ml-latest-small --output data/models
+
+Prints one line per epoch (loss, validation loss, validation RMSE, seconds) and a summary.
+The artifact is written atomically into the model directory (``--output``, default
+``settings.MODEL_DIR``) and made current; running web workers notice it and reload within
+``RECOMMENDER_RELOAD_SECONDS``. The site uses a model trained here whatever its options, as
+long as it was trained on the same ratings file with the same code version.
+"""
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from movies.recommender import SOURCE_COMMAND, engine_config, train_and_save
+
+
+def _layers(value: str) -> tuple[int, ...]:
+    try:
+        layers = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise CommandError(f"--layers must be comma-separated integers like 64,32,16, not {value!r}.") from None
+    if not layers or min(layers) < 1:
+        raise CommandError("--layers needs at least one positive size.")
+    return layers
+
+
+class Command(BaseCommand):
+    help = "Train the NeuMF recommender (Keras) and save it as the model the site serves."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--epochs", type=int, help="Most epochs (early stopping may stop sooner).")
+        parser.add_argument("--embedding-dim", type=int, help="Embedding size of each branch.")
+        parser.add_argument("--layers", type=str, help="MLP layer sizes, e.g. 64,32,16.")
+        parser.add_argument("--mode", choices=("implicit", "hard-negatives", "regression"),
+                            help="Ranking objective (default: the RECOMMENDER_MODE setting).")
+        parser.add_argument("--negatives", type=int, help="Sampled unrated movies per positive.")
+        parser.add_argument("--batch-size", type=int, help="Training batch size.")
+        parser.add_argument("--seed", type=int, help="Random seed (default: RECOMMENDER_SEED).")
+        parser.add_argument("--data", type=Path, help="MovieLens directory (default: MOVIELENS_DIR).")
+        parser.add_argument("--output", type=Path, help="Model directory (default: MODEL_DIR).")
+
+    def handle(self, *args, verbosity=1, **options):
+        from ncf import artifacts, datasets
+        from ncf.config import NCFConfig
+
+        data = options["data"] or settings.MOVIELENS_DIR
+        output = options["output"] or settings.MODEL_DIR
+        try:
+            datasets.locate(data)
+        except datasets.DatasetError as exc:
+            raise CommandError(str(exc)) from None
+        overrides = {
+            "epochs": options["epochs"], "embedding_dim": options["embedding_dim"], "mode": options["mode"],
+            "negatives_per_positive": options["negatives"], "batch_size": options["batch_size"],
+            "seed": options["seed"],
+            "layers": _layers(options["layers"]) if options["layers"] else None,
+        }
+        try:
+            config = NCFConfig.from_dict({**engine_config().to_dict(),
+                                          **{k: v for k, v in overrides.items() if v is not None}})
+        except (TypeError, ValueError) as exc:
+            raise CommandError(f"Invalid option: {exc}") from None
+
+        if verbosity >= 1:
+            self.stdout.write(f"Training NeuMF on {data} (mode {config.mode}, d={config.embedding_dim}, "
+                              f"layers {list(config.layers)}, up to {config.epochs} epochs, seed {config.seed})")
+
+        def progress(report):
+            if verbosity >= 1:
+                self.stdout.write(f"epoch {report.epoch:3d}  loss {report.loss:.4f}  val_loss {report.val_loss:.4f}"
+                                  f"  val_rmse {report.val_rmse:.4f}  {report.seconds:.1f}s")
+
+        try:
+            with artifacts.training_lock(output):
+                path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress)
+        except (datasets.DatasetError, ValueError, OSError) as exc:
+            raise CommandError(f"Training failed: {exc}") from None
+        meta = artifacts.read_metadata(path)
+        if verbosity >= 1:
+            best = meta["history"][meta["best_epoch"] - 1] if meta.get("best_epoch") else None
+            summary = (f"Saved {path} ({meta['n_users']} users, {meta['n_items']} movies, "
+                       f"{meta['n_ratings']} ratings) in {meta['train_seconds']:.1f}s; best epoch "
+                       f"{meta['best_epoch']}")
+            if best:
+                summary += f" (val_loss {best['val_loss']:.4f}, val_rmse {best['val_rmse']:.4f})"
+            self.stdout.write(self.style.SUCCESS(summary))
