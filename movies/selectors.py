@@ -275,15 +275,19 @@ _title_index_lock = threading.Lock()
 _title_index: dict = {"fingerprint": None, "entries": []}
 
 
-def _title_entries() -> list[tuple[str, int, int]]:
-    """(search key, movie id, rating count) for every movie, cached until the catalog changes."""
+def _title_entries() -> list[tuple[str, str, int, int]]:
+    """(search key, key without a leading article, movie id, rating count) for every movie.
+
+    Cached in process until the catalog's movie count or largest id changes.
+    """
     fingerprint = tuple(Movie.objects.aggregate(count=Count("id"), top=Max("id")).values())
     with _title_index_lock:
         if _title_index["fingerprint"] != fingerprint:
-            _title_index["entries"] = [
-                (search_key(title), movie_id, count)
-                for movie_id, title, count in Movie.objects.values_list("id", "title", "rating_count")
-            ]
+            entries = []
+            for movie_id, title, count in Movie.objects.values_list("id", "title", "rating_count"):
+                key = search_key(title)
+                entries.append((key, _LEADING_ARTICLE.sub("", key), movie_id, count))
+            _title_index["entries"] = entries
             _title_index["fingerprint"] = fingerprint
         return _title_index["entries"]
 
@@ -292,28 +296,36 @@ def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie
     """Movies whose title starts with (or contains, or nearly starts with) the query, best first.
 
     Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
-    then typo-tolerant prefix matches (difflib ratio >= 0.75 against the title's first letters);
-    ties go to the more-rated movie.
+    then, when those are fewer than ``limit``, typo-tolerant prefix matches (difflib ratio >= 0.75
+    against the title's first letters, first letter right); ties go to the more-rated movie.
     """
     key = search_key(query[:SEARCH_MAX_QUERY_LENGTH])
     if not key:
         return []
+    entries = _title_entries()
     ranked: list[tuple[int, float, int, int]] = []
-    fuzzy = difflib.SequenceMatcher(autojunk=False)
-    fuzzy.set_seq2(key)
-    for title_key, movie_id, count in _title_entries():
+    for title_key, _bare, movie_id, count in entries:
         if title_key.startswith(key):
             ranked.append((0, 0.0, -count, movie_id))
         elif f" {key}" in f" {title_key}":
             ranked.append((1, 0.0, -count, movie_id))
         elif key in title_key:
             ranked.append((2, 0.0, -count, movie_id))
-        elif len(key) >= 3:
-            # Compare with the title's start of about the query's length: a typo in a prefix.
+    if len(ranked) < limit and len(key) >= 3:
+        # Few plain matches: look for a typo in a prefix, comparing the query with the title's
+        # first letters (with and without a leading article), one letter more or less.
+        found = {movie_id for *_rest, movie_id in ranked}
+        fuzzy = difflib.SequenceMatcher(autojunk=False)
+        fuzzy.set_seq2(key)
+        for title_key, bare, movie_id, count in entries:
+            if movie_id in found:
+                continue
+            # People rarely mistype the first letter; requiring it keeps this loop fast.
+            texts = [text for text in (title_key, bare) if text[:1] == key[0]]
+            if not texts:
+                continue
             best = 0.0
-            bare = _LEADING_ARTICLE.sub("", title_key)
-            prefixes = {text[: len(key) + delta] for text in (title_key, bare) for delta in (-1, 0, 1)}
-            for prefix in prefixes:
+            for prefix in {text[: len(key) + delta] for text in texts for delta in (-1, 0, 1)}:
                 fuzzy.set_seq1(prefix)
                 if fuzzy.real_quick_ratio() >= 0.75 and fuzzy.quick_ratio() >= 0.75:
                     best = max(best, fuzzy.ratio())
