@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 
 from . import recommender
-from .models import Genre, Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from .models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +420,3 @@ def movie_detail(*, movie_id: int, state: VisitorState) -> MovieDetail | None:
         visitor_rating=movie.visitor_rating,
         flagged=flagged,
     )
-
-
-def genre_names() -> list[str]:
-    return list(Genre.objects.values_list("name", flat=True))
