@@ -91,13 +91,13 @@ class MovieAdmin(admin.ModelAdmin):
     ordering = ["-rating_count", "id"]
     filter_horizontal = ["genres"]
     readonly_fields = [
-        "id", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "rating_mean", "rating_histogram",
+        "id", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "mean_rating", "rating_histogram",
         "tmdb_status", "tmdb_fetched_at",
     ]
     fieldsets = [
         (None, {"fields": ["id", "title", "year", "genres", "poster_preview"]}),
         ("Links", {"fields": [("imdb_id", "imdb_link"), ("tmdb_id", "tmdb_link")]}),
-        ("Ratings", {"fields": ["rating_count", "rating_mean", "rating_histogram"]}),
+        ("Ratings", {"fields": ["rating_count", "mean_rating", "rating_histogram"]}),
         ("TMDB", {"classes": ["collapse"], "fields": [
             "poster_path", "overview", "release_date", "runtime", "original_language", "tmdb_status",
             "tmdb_fetched_at"]}),
