@@ -1,5 +1,6 @@
 """movielens_import: exact catalog contents, idempotence, atomicity, line-numbered errors, both formats."""
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from movies.models import Genre, Movie, Rating, Tag
 from movies.movielens import MovieLensError, movielens_import, title_split
@@ -259,3 +260,23 @@ def test_real_ml_latest_small_imports_completely(movielens_small_dir):
     assert Genre.objects.count() == 19
     assert Movie.objects.filter(rating_count__gt=0).count() == 9724
     assert Movie.objects.get(pk=1).rating_count == 215
+
+
+def rating_indexes() -> set:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Rating._meta.db_table)
+    return {name for name, details in constraints.items() if details["index"] or details["unique"]}
+
+
+def test_a_repeat_across_chunks_is_refused_and_the_indexes_survive(tmp_path):
+    indexes = rating_indexes()
+    assert "rating_one_per_user_movie" in indexes
+    ratings = TINY_RATINGS + "1,1,3.0,964982999\n"
+    with pytest.raises(MovieLensError, match="ratings.csv: a user rates the same movie twice"):
+        movielens_import(path=tiny(tmp_path, ratings_csv=ratings), chunk_rows=3)
+    assert Movie.objects.count() == 0
+    assert rating_indexes() == indexes
+    movielens_import(path=tiny(tmp_path, "good"))
+    assert rating_indexes() == indexes
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Rating.objects.create(user_id=1, movie_id=1, rating=1.0, timestamp=1)
