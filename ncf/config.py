@@ -29,7 +29,7 @@ class NCFConfig:
     embedding_dim: int = 32
     layers: tuple[int, ...] = (64, 32, 16)
     dropout: float = 0.1
-    l2: float = 1e-6  # L2 on embeddings, per looked-up row
+    l2: float = 1e-2  # L2 on the embedding rows a batch looks up (mean over the batch)
     learning_rate: float = 3e-3
     batch_size: int = 2048
     epochs: int = 20
@@ -42,10 +42,9 @@ class NCFConfig:
     seed: int = 42
     # New-user fold-in (serving only; does not change the trained weights).
     foldin: str = FOLDIN_FIT
-    foldin_steps: int = 30
-    foldin_lr: float = 0.1
-    foldin_l2: float = 1.0  # pull towards the mean training user, per rating-count unit
-    foldin_negatives: int = 4
+    foldin_steps: int = 5  # Gauss-Newton steps
+    foldin_l2: float = 1.0  # pull of the fitted vector towards the mean training user
+    foldin_negatives: int = 4  # sampled unrated movies per positive (at least 50 in all)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -81,6 +80,6 @@ class NCFConfig:
     def training_hash(self) -> str:
         """Hash of the fields that change the trained weights (fold-in settings excluded)."""
         data = self.to_dict()
-        for key in ("foldin", "foldin_steps", "foldin_lr", "foldin_l2", "foldin_negatives"):
+        for key in ("foldin", "foldin_steps", "foldin_l2", "foldin_negatives"):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

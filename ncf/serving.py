@@ -5,13 +5,16 @@ Keras forward pass (embedding lookups, GMF product, MLP matmuls, sigmoid, Rating
 MLP layer is split: ``[p', q'] @ W0 = p' @ W0[:d] + q' @ W0[d:]``, and the movie half is computed
 once at load, so scoring a whole catalog costs one broadcast add and the remaining small layers.
 
-Fold-in (a person the model never saw): ``fit`` finds the person's user vectors -- GMF part,
-MLP part and rating bias -- by a few Adam steps on their ratings with the network frozen:
-BCE on the ranking head (their rated movies against sampled unrated ones, labelled as in
-training) plus the star MSE on the rating head, with an L2 pull towards the mean training user.
-The vectors it finds live where the network was trained to read user vectors, which the seed's
-``average`` (a rating-weighted mean of movie vectors dropped in the user slot) does not; with
-few ratings the pull keeps a person near the average user, i.e. near popular picks.
+Fold-in (a person the model never saw): ``fit`` finds the person's GMF user vector and rating
+bias with the network frozen, by a few Gauss-Newton steps on their ratings: BCE on the ranking
+head (their rated movies against sampled unrated ones, labelled as in training) plus the star
+MSE on the rating head, with an L2 pull towards the mean training user. The MLP user vector
+stays the mean user's, which makes the problem (d + 1)-dimensional and lets the MLP branch be
+computed once for the whole catalog: fold-in plus scoring 10k movies is one small solve and
+one matrix-vector product. The vector it finds lives where the network was trained to read
+user vectors, which the seed's ``average`` (a rating-weighted mean of movie vectors dropped in
+the user slot) does not; with few ratings the pull keeps a person near the average user, i.e.
+near popular picks.
 """
 from __future__ import annotations
 
@@ -64,6 +67,9 @@ class NumpyNeuMF:
         # The movie half of the first MLP layer, once for the catalog.
         self.item_mlp_in = self.item_mlp @ self.mlp_w[0][d:] + self.mlp_b[0]
         self.mean_user = UserVector(self.user_gmf.mean(0), self.user_mlp.mean(0), float(self.user_bias.mean()))
+        # Folded-in people share the mean user's MLP vector, so their MLP branch through both
+        # heads (plus the heads' biases) is the same for everybody: computed once here.
+        self.mean_mlp_logits = self._mlp_forward(self.mean_user.mlp, None)[-1] @ self.head_mlp + self.head_b
 
     @property
     def n_users(self) -> int:
@@ -88,8 +94,11 @@ class NumpyNeuMF:
         """(n, 2) logits of the ranking and rating heads for ``items`` (all when None)."""
         gmf_items = self.item_gmf if items is None else self.item_gmf[items]
         out = gmf_items @ (user.gmf[:, None] * self.head_gmf)
-        out += self._mlp_forward(user.mlp, items)[-1] @ self.head_mlp
-        out += self.head_b
+        if user.mlp is self.mean_user.mlp:  # every folded-in person: the cached MLP branch
+            out += self.mean_mlp_logits if items is None else self.mean_mlp_logits[items]
+        else:
+            out += self._mlp_forward(user.mlp, items)[-1] @ self.head_mlp
+            out += self.head_b
         rank_bias = self.item_rank_bias if items is None else self.item_rank_bias[items]
         star_bias = self.item_bias if items is None else self.item_bias[items]
         out[:, 0] += rank_bias
@@ -135,6 +144,11 @@ class NumpyNeuMF:
         return self._fit_user(items, stars, np.random.default_rng(self.config.seed if seed is None else seed))
 
     def _fit_user(self, items: np.ndarray, stars: np.ndarray, rng: np.random.Generator) -> UserVector:
+        # The person's GMF vector p and rating bias b are fitted; the MLP user part stays at the
+        # mean user's, so the MLP branch (cached for the whole catalog) is a fixed per-movie
+        # score. Both heads are then linear in p (rank logit = (q * h_k) . p + c), and the
+        # MAP problem -- BCE on the ranking head + star MSE + lambda * ||(p, b) - mean user||^2 --
+        # is solved by a few Gauss-Newton steps on a (d + 1)-dimensional system.
         cfg = self.config
         n_rated = len(items)
         if cfg.mode == MODE_REGRESSION:
@@ -144,60 +158,41 @@ class NumpyNeuMF:
                 rank_y, rank_w = seed_labels(stars)
             else:
                 rank_y, rank_w = np.ones(n_rated, np.float32), np.ones(n_rated, np.float32)
-            n_neg = max(int(cfg.foldin_negatives * max(rank_y.sum(), 1)), 20)
+            n_neg = max(int(cfg.foldin_negatives * rank_y.sum()), 50)
             negatives = rng.integers(0, self.n_items, size=n_neg)
             negatives = negatives[~np.isin(negatives, items)]
             rows = np.concatenate([items, negatives])
             rank_y = np.concatenate([rank_y, np.zeros(len(negatives), np.float32)])
             rank_w = np.concatenate([rank_w, np.ones(len(negatives), np.float32)])
-        star_w = np.zeros(len(rows), np.float32)
+        n = len(rows)
+        star_w = np.zeros(n, np.float32)
         star_w[:n_rated] = cfg.rating_loss_weight
-        star_y = np.zeros(len(rows), np.float32)
+        star_y = np.zeros(n, np.float32)
         star_y[:n_rated] = stars
 
-        gmf_items = self.item_gmf[rows]
-        first_items = self.item_mlp_in[rows]
-        fixed_rank = self.item_rank_bias[rows] + self.head_b[0]
-        fixed_star = self.item_bias[rows] + self.head_b[1]
-        hk_g, hr_g = self.head_gmf[:, 0], self.head_gmf[:, 1]
-        span = self.high - self.low
-
-        mu = self.mean_user
-        theta = np.concatenate([mu.gmf, mu.mlp, [mu.bias]]).astype(np.float64)
-        prior = theta.copy()
+        gmf = self.item_gmf[rows]
         d = self.d
-        m = np.zeros_like(theta)
-        v = np.zeros_like(theta)
-        b1, b2, lr = 0.9, 0.999, cfg.foldin_lr
-        for step in range(1, cfg.foldin_steps + 1):
-            pg, pm, bu = theta[:d], theta[d:2 * d], theta[2 * d]
-            # forward through the frozen network
-            pre = [first_items + pm @ self.w0_user]
-            acts = [np.maximum(pre[0], 0.0)]
-            for w, b in zip(self.mlp_w[1:], self.mlp_b[1:]):
-                pre.append(acts[-1] @ w + b)
-                acts.append(np.maximum(pre[-1], 0.0))
-            gp = gmf_items * pg
-            head = acts[-1] @ self.head_mlp
-            rank_logit = gp @ hk_g + head[:, 0] + fixed_rank
-            star_logit = gp @ hr_g + head[:, 1] + fixed_star + bu
-            # gradients of sum(w * BCE) + sum(w * (stars - y)^2)
-            d_rank = rank_w * (_sigmoid(rank_logit) - rank_y)
-            s = _sigmoid(star_logit)
-            d_star = star_w * 2.0 * (self.low + span * s - star_y) * span * s * (1.0 - s)
-            g_pg = hk_g * (gmf_items.T @ d_rank) + hr_g * (gmf_items.T @ d_star)
-            delta = d_rank[:, None] * self.head_mlp[:, 0] + d_star[:, None] * self.head_mlp[:, 1]
-            for k in range(len(acts) - 1, 0, -1):
-                delta = (delta * (pre[k] > 0)) @ self.mlp_w[k].T
-            g_pm = self.w0_user @ (delta * (pre[0] > 0)).sum(0)
-            grad = np.concatenate([g_pg, g_pm, [d_star.sum()]])
-            grad += 2.0 * cfg.foldin_l2 * (theta - prior)
-            m = b1 * m + (1 - b1) * grad
-            v = b2 * v + (1 - b2) * grad * grad
-            theta -= lr * (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + 1e-8)
-        theta = theta.astype(np.float32)
-        return UserVector(theta[:d], theta[d:2 * d], float(theta[2 * d]))
-
+        rank_x = np.zeros((n, d + 1), np.float32)  # features of (p, b) in the ranking logit
+        rank_x[:, :d] = gmf * self.head_gmf[:, 0]
+        star_x = np.ones((n, d + 1), np.float32)  # ... and in the rating logit
+        star_x[:, :d] = gmf * self.head_gmf[:, 1]
+        fixed = self.mean_mlp_logits[rows]
+        rank_c = fixed[:, 0] + self.item_rank_bias[rows]
+        star_c = fixed[:, 1] + self.item_bias[rows]
+        prior = np.append(self.mean_user.gmf, self.mean_user.bias).astype(np.float32)
+        theta = prior.copy()
+        ridge = 2.0 * cfg.foldin_l2 * np.eye(d + 1, dtype=np.float32)
+        span = self.high - self.low
+        for _ in range(cfg.foldin_steps):
+            p = _sigmoid(rank_x @ theta + rank_c)
+            s = _sigmoid(star_x @ theta + star_c)
+            slope = span * s * (1.0 - s)  # d stars / d logit
+            g_rank = rank_w * (p - rank_y)
+            g_star = 2.0 * star_w * (self.low + span * s - star_y) * slope
+            grad = rank_x.T @ g_rank + star_x.T @ g_star + 2.0 * cfg.foldin_l2 * (theta - prior)
+            hess = (rank_x.T * (rank_w * p * (1.0 - p))) @ rank_x + (star_x.T * (2.0 * star_w * slope * slope)) @ star_x
+            theta = theta - np.linalg.solve(hess + ridge, grad)
+        return UserVector(theta[:d].astype(np.float32), self.mean_user.mlp, float(theta[d]))
 
 def random_weights(n_users: int, n_items: int, config: NCFConfig, rng: np.random.Generator,
                    scale: float = 0.1) -> dict:

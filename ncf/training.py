@@ -123,7 +123,7 @@ def train(
         result.history.append(report)
         if progress:
             progress(report)
-        log.info("epoch %d loss %.4f val_loss %.4f val_rmse %.4f (%.1fs)", epoch, loss, val_loss, val_rmse,
+        log.debug("epoch %d loss %.4f val_loss %.4f val_rmse %.4f (%.1fs)", epoch, loss, val_loss, val_rmse,
                  report.seconds)
         if val_loss < best - 1e-5:
             best, best_weights, waited, result.best_epoch = val_loss, model.get_weights(), 0, epoch

@@ -1,0 +1,158 @@
+"""Benchmarks of the NeuMF engine; prints a table of medians (and p99 for latencies).
+
+    .venv/bin/python bench/engine_bench.py                      # train 5 epochs on ml-latest-small
+    .venv/bin/python bench/engine_bench.py --epochs 20 --data DIR --model-dir /tmp/bench-models
+
+Measures:
+* training time per epoch (median) and in total on the ratings in --data (site config);
+* start-up to the first recommendation with a saved model, in a fresh Python process
+  (interpreter start, imports, checksum + load, first fold-in and scoring);
+* fold-in + scoring the whole catalog + top-30 selection for a person with 20 ratings, p50/p99
+  over 300 people, with the trained model (ml-latest-small, 9.7k movies) and with random
+  weights at ml-25m catalog size (62,423 movies), for the ``fit`` and ``average`` fold-ins.
+
+NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
+threads only add contention at these sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from ncf import artifacts, datasets  # noqa: E402
+from ncf.config import NCFConfig  # noqa: E402
+from ncf.serving import NumpyNeuMF, random_weights  # noqa: E402
+
+ROWS: list[tuple[str, str]] = []
+
+
+def row(name: str, value: str) -> None:
+    ROWS.append((name, value))
+    print(f"  {name:<62} {value}", flush=True)
+
+
+def bench_training(data: Path, epochs: int, store: Path) -> Path:
+    from ncf.training import train
+
+    frame = datasets.load_ratings(data)
+    config = NCFConfig(epochs=epochs, patience=epochs)  # no early stop: time every epoch
+    started = time.perf_counter()
+    result = train(frame, config, progress=lambda r: print(
+        f"    epoch {r.epoch}: loss {r.loss:.4f} val_rmse {r.val_rmse:.4f} {r.seconds:.1f}s", flush=True))
+    total = time.perf_counter() - started
+    seconds = [r.seconds for r in result.history]
+    row(f"training, {len(frame)} ratings: epoch (median of {len(seconds)}, first excluded)",
+        f"{statistics.median(seconds[1:] or seconds):.2f} s")
+    row("training: first epoch (includes graph tracing)", f"{seconds[0]:.2f} s")
+    row(f"training: total for {len(seconds)} epochs (incl. TF import, setup)", f"{total:.1f} s")
+    return artifacts.save_artifact(
+        store, config=config, users=result.users, items=result.items, weights=result.weights,
+        metadata={"data_fingerprint": artifacts.data_fingerprint([datasets.locate(data).ratings]), "source": "bench"})
+
+
+STARTUP = """
+import time, sys
+t0 = time.perf_counter()
+from ncf.artifacts import load_current
+from ncf.scorer import NCFScorer
+t1 = time.perf_counter()
+a = load_current(sys.argv[1])
+s = NCFScorer.from_parts(a.config, a.users, a.items, a.weights)
+t2 = time.perf_counter()
+scores = s.score(user_id=None, history={int(m): 4.0 for m in a.items.ids[:20]})
+top = scores.argsort()[-10:]
+t3 = time.perf_counter()
+assert 'tensorflow' not in sys.modules
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
+
+
+def bench_startup(store: Path, runs: int = 5) -> None:
+    walls, parts = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", STARTUP, str(store)], cwd=REPO, capture_output=True,
+                             text=True, check=True)
+        walls.append(time.perf_counter() - started)
+        parts.append([float(x) for x in out.stdout.split()])
+    imports, load, first = (statistics.median(p[k] for p in parts) for k in range(3))
+    row("start-up to first recommendation, fresh process (wall)", f"{statistics.median(walls) * 1000:.0f} ms")
+    row("  of which imports / checksum+load / first fold-in+score",
+        f"{imports * 1000:.0f} / {load * 1000:.0f} / {first * 1000:.1f} ms")
+
+
+def bench_latency(net: NumpyNeuMF, label: str, histories: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    for method in ("fit", "average"):
+        times = []
+        for items, stars in histories:
+            started = time.perf_counter()
+            vector = net.fold_in(items, stars, method=method)
+            scores = net.rank_scores(vector)
+            scores[items] = -np.inf
+            pool = np.argpartition(-scores, 30)[:30]
+            pool = pool[np.argsort(-scores[pool])]
+            times.append(time.perf_counter() - started)
+        ms = np.array(times) * 1000
+        row(f"fold-in ({method}) + score + top-30, 20 ratings, {label}",
+            f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
+
+
+def histories_from(frame, net_items, rng, count=300):
+    out = []
+    users = frame.user_id.unique()
+    for user in rng.choice(users, size=count):
+        mine = frame[frame.user_id == user]
+        take = mine.sample(n=min(20, len(mine)), random_state=int(rng.integers(1 << 31)))
+        rows = net_items.indices(take.movie_id.to_numpy())
+        out.append((rows[rows >= 0], take.rating.to_numpy(np.float32)[rows >= 0]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get(
+        "MOVIELENS_DIR", REPO.parent / "shared" / "data" / "ml-latest-small")))
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--model-dir", type=Path, help="Use the model saved here instead of training one.")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"NeuMF engine benchmark on {args.data} ({os.cpu_count()} CPUs)")
+
+    if args.model_dir:
+        store = args.model_dir
+    else:
+        store = Path(tempfile.mkdtemp(prefix="engine-bench-"))
+        bench_training(args.data, args.epochs, store)
+    bench_startup(store)
+
+    artifact = artifacts.load_current(store)
+    net = NumpyNeuMF(artifact.weights, artifact.config)
+    frame = datasets.load_ratings(args.data)
+    bench_latency(net, f"{net.n_items:,} movies (trained)", histories_from(frame, artifact.items, rng))
+
+    config = NCFConfig()
+    big = NumpyNeuMF(random_weights(162_541, 62_423, config, rng), config)
+    big_histories = [(rng.choice(62_423, 20, replace=False), rng.choice(np.arange(1, 11) / 2, 20).astype(np.float32))
+                     for _ in range(300)]
+    bench_latency(big, "62,423 movies (random weights)", big_histories)
+
+    print("\n| measure | median |\n|---|---|")
+    for name, value in ROWS:
+        print(f"| {name.strip()} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
