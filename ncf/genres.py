@@ -190,3 +190,39 @@ def genre_ndcg_at_k(recommended: Sequence[int], relevant_genres: Iterable[str],
     gains = np.asarray([1.0 if wanted.intersection(genres_by_movie.get(int(m), ())) else 0.0
                         for m in list(recommended)[:k]])
     return float((gains * discounts[: gains.size]).sum() / discounts.sum())
+
+
+def finetune_ncf(scorer, rows: pd.DataFrame, *, epochs: int = 1, learning_rate: float = 5e-4,
+                 batch_size: int = 1024, seed: int = 0):
+    """Seed 000's step 5: continue training a fitted :class:`ncf.scorer.NCFScorer` on the
+    genre-aware rows (ranking head only; the star head is not asked to move).
+
+    Args:
+        scorer: an NCFScorer fitted in this process (its Keras model is kept on ``train_result``).
+        rows: :func:`genre_finetune_set` output.
+    Returns:
+        a new NCFScorer with the fine-tuned weights (``scorer`` is left as it was).
+    """
+    import keras
+
+    from .model import export_weights, ncf_loss_factory
+    from .scorer import NCFScorer
+
+    model = getattr(getattr(scorer, "train_result", None), "model", None)
+    if model is None:
+        raise ValueError("fine-tuning needs an NCFScorer fitted in this process (train_result.model)")
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    u = scorer.users.indices(rows["user_id"].to_numpy())
+    i = scorer.items.indices(rows["movie_id"].to_numpy())
+    keep = (u >= 0) & (i >= 0)
+    labels = rows["interaction"].to_numpy(np.float32)[keep]
+    n = int(keep.sum())
+    # Targets [rank label, rank weight, stars, star weight]: star weight 0 leaves the rating head alone.
+    targets = np.stack([labels, np.ones(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)], axis=1)
+    order = np.random.default_rng(seed).permutation(n)
+    clone.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=ncf_loss_factory(scorer.config.rating_loss_weight))
+    clone.fit([u[keep][order].astype(np.int32), i[keep][order].astype(np.int32)], targets[order],
+              batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
+    return NCFScorer.from_parts(scorer.config, scorer.users, scorer.items, export_weights(clone, scorer.config))

@@ -235,7 +235,9 @@ class TuningCase:
 def weight_grid(step: float = 0.1) -> list[tuple[float, float, float]]:
     """Every (content, collaborative, popularity) triple on a ``step`` grid summing to 1."""
     n = int(round(1 / step))
-    return [(a * step, b * step, round(1 - (a + b) * step, 10)) for a in range(n + 1) for b in range(n + 1 - a)]
+    # Rounded so 7 * 0.1 is 0.7 (and a seed's 70/20/10 is found in the results by equality).
+    return [(round(a * step, 10), round(b * step, 10), round(1 - (a + b) * step, 10))
+            for a in range(n + 1) for b in range(n + 1 - a)]
 
 
 def ndcg_for_weights(parts: Sequence[np.ndarray], cases: Sequence[TuningCase], items: Vocabulary,
@@ -306,3 +308,29 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = 4.0) 
 
 __all__ = ["HybridScorer", "HybridWeights", "ContentScorer", "Explanation", "TuningCase", "tune_weights",
            "weight_grid", "normalise_scores", "cold_cases", "tuned", "ndcg_for_weights"]
+
+
+def tune_on_validation(ratings: pd.DataFrame, index: ContentIndex, collaborative_factory: Callable[[], object], *,
+                       ks: Sequence[int] = (5, 10, 20), seed: int = 42, validation_seed: int = 7,
+                       grid: Sequence[Sequence[float]] | None = None, k: int = 10,
+                       progress: Callable[[str], None] | None = None) -> tuple[HybridWeights, list[dict]]:
+    """Tune the new-user weights on a cold-start protocol that never sees the test users.
+
+    The evaluation harness's cold split (``seed``) is applied first and its cold (test) users
+    are dropped; the remaining training ratings are split again (``validation_seed``) into a
+    fitting part and validation cold users, who reveal their first k ratings (k in ``ks``).
+
+    Returns:
+        the tuned :class:`HybridWeights` and every grid result.
+    """
+    from .splits import cold_split
+
+    outer = cold_split(ratings, seed=seed)
+    inner = cold_split(outer.train, seed=validation_seed)
+    scorer = HybridScorer(index, collaborative_factory()).fit(inner.train)
+    cases = [case for reveal in ks for case in cold_cases(inner.cold_ratings, reveal)]
+    if progress:
+        progress(f"validation: {len(inner.train):,} fitting ratings, {len(inner.cold_users)} cold users, "
+                 f"{len(cases)} cases over k={list(ks)}")
+    best, method, results = tune_weights(scorer, cases, grid=grid, k=k, progress=progress)
+    return tuned(HybridWeights(), best, method), results
