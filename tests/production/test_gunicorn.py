@@ -10,6 +10,8 @@ import urllib.request
 
 import pytest
 
+from ncf import artifacts
+
 from .conftest import REPO_ROOT, run_python
 
 CONF = REPO_ROOT / "deploy" / "gunicorn.conf.py"
@@ -101,3 +103,62 @@ def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_
     assert "Booting worker with pid" in output
     assert '"GET /healthz HTTP/1.1" 200' in output  # access log on stdout
     assert "Traceback" not in output
+
+
+def _wait_for(predicate, timeout: float, what: str, poke=None):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        if poke:
+            poke()
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_workers_share_one_trained_model_and_swap_in_a_new_one_without_downtime(prod_sqlite_env, tiny_dataset,
+                                                                              tmp_path):
+    """Two workers, no model: one trains under the lock, both load it; train_ncf's new model reaches
+    both workers while every request keeps answering 200."""
+    store = tmp_path / "models"
+    log_path = tmp_path / "gunicorn.log"
+    env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2",
+           "MOVIELENS_DIR": str(tiny_dataset), "MODEL_DIR": str(store), "RECOMMENDER_TRAIN_ON_STARTUP": "true",
+           "RECOMMENDER_EPOCHS": "2", "RECOMMENDER_RELOAD_SECONDS": "0.5"}
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
+            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
+        )
+    log = lambda: log_path.read_text()  # noqa: E731
+    statuses = []
+
+    def poke():
+        try:
+            statuses.append(_get(base + "/healthz")[0])
+        except OSError:
+            pass  # not listening yet
+
+    try:
+        _wait_for(lambda: artifacts.current_path(store) is not None, 240, "the first model", poke)
+        first = artifacts.current_path(store).name
+        _wait_for(lambda: log().count(f"recommender ready: {first}") == 2, 60, "both workers to load it", poke)
+        assert len(list(store.glob("ncf-*"))) == 1  # trained once, not once per worker
+
+        statuses.clear()
+        trainer = subprocess.run(
+            [sys.executable, "manage.py", "train_ncf", "--data", str(tiny_dataset), "--output", str(store),
+             "--epochs", "1", "--seed", "5"],
+            cwd=REPO_ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.test"},
+            capture_output=True, text=True, timeout=240,
+        )
+        assert trainer.returncode == 0, trainer.stderr
+        second = artifacts.current_path(store).name
+        assert second != first
+        _wait_for(lambda: log().count(f"recommender ready: {second}") == 2, 60, "both workers to reload", poke)
+        assert statuses and set(statuses) == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Traceback" not in log()
