@@ -123,7 +123,7 @@ class VirtualUser(threading.Thread):
         self._timed("panel", "GET", f"/recommendations/?seed={self.rng.randrange(1000)}", {200}, headers=FETCH)
 
     def api(self) -> None:
-        ratings = {str(mid): stars for mid, stars in self.ratings.items()}
+        ratings = [{"movie_id": mid, "rating": stars} for mid, stars in self.ratings.items()]
         self._timed("api", "POST", "/api/recommendations", {200},
                     json={"ratings": ratings, "n": 10, "seed": self.rng.randrange(1000)})
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load test end to end, on loopback only, bounded in time:
 #   1. a throw-away data dir: SQLite database (or DATABASE_URL if set), static root, model dir;
-#   2. migrate, import ml-latest-small (MOVIELENS_DIR), collectstatic;
+#   2. migrate, import ml-latest-small (MOVIELENS_DIR), collectstatic, train_ncf ($TRAIN_EPOCHS epochs);
 #   3. gunicorn with production settings on 127.0.0.1:$PORT (plain HTTP, so SSL redirect and
 #      secure cookies are off for this run only);
 #   4. a $WARMUP-second unmeasured warm-up, then loadgen.py: $USERS virtual users for $DURATION seconds, RSS of each worker from /proc;
@@ -28,7 +28,7 @@ export DJANGO_SETTINGS_MODULE=recommender_site.settings.prod
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export DJANGO_ALLOWED_HOSTS=127.0.0.1
 export DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false
-export DATA_DIR="$WORK/data" DJANGO_STATIC_ROOT="$WORK/static"
+export DATA_DIR="$WORK/data" DJANGO_STATIC_ROOT="$WORK/static" MODEL_DIR="$WORK/models"
 export DATABASE_URL="${DATABASE_URL:-sqlite:///$WORK/data/db.sqlite3}"
 mkdir -p "$DATA_DIR"
 
@@ -36,6 +36,11 @@ echo "run.sh: work dir $WORK"
 "$PY" manage.py migrate --noinput --verbosity 0
 "$PY" manage.py import_movielens "$MOVIELENS_DIR"
 "$PY" manage.py collectstatic --noinput --verbosity 0
+# The workers serve a trained model (TRAIN_EPOCHS=0 leaves it to the first worker's start-up).
+TRAIN_EPOCHS="${TRAIN_EPOCHS:-5}"
+if [ "$TRAIN_EPOCHS" -gt 0 ]; then
+  "$PY" manage.py train_ncf --epochs "$TRAIN_EPOCHS" --output "$MODEL_DIR" --verbosity 0
+fi
 
 PIDFILE="$WORK/gunicorn.pid"
 "$PY" -m gunicorn -c deploy/gunicorn.conf.py --bind "127.0.0.1:$PORT" --pid "$PIDFILE" \
@@ -48,6 +53,12 @@ trap stop EXIT
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
   kill -0 "$GUNICORN" 2>/dev/null || { echo "run.sh: gunicorn exited; log:" >&2; tail -50 "$WORK/gunicorn.log" >&2; exit 1; }
+  sleep 1
+done
+# ... and (when a model was trained) until every worker has loaded it (each logs one line).
+for _ in $(seq 1 60); do
+  [ "$TRAIN_EPOCHS" -gt 0 ] || break
+  [ "$(grep -c 'recommender ready:' "$WORK/gunicorn.log" || true)" -ge "$WEB_CONCURRENCY" ] && break
   sleep 1
 done
 curl -fsS "http://127.0.0.1:$PORT/healthz"; echo
