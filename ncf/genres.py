@@ -205,13 +205,14 @@ def finetune_ncf(scorer, rows: pd.DataFrame, *, epochs: int = 1, learning_rate: 
     """
     import keras
 
-    from .model import export_weights, ncf_loss_factory
+    from .model import build_model, export_weights, ncf_loss_factory
     from .scorer import NCFScorer
 
     model = getattr(getattr(scorer, "train_result", None), "model", None)
     if model is None:
         raise ValueError("fine-tuning needs an NCFScorer fitted in this process (train_result.model)")
-    clone = keras.models.clone_model(model)
+    # A fresh network with the same weights, so the fitted scorer is left untouched.
+    clone = build_model(len(scorer.users), len(scorer.items), scorer.config)
     clone.set_weights(model.get_weights())
     u = scorer.users.indices(rows["user_id"].to_numpy())
     i = scorer.items.indices(rows["movie_id"].to_numpy())

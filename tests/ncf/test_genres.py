@@ -91,3 +91,25 @@ def test_genre_ndcg_counts_genre_hits_by_position():
     assert genre_ndcg_at_k([1], set(), GENRES) == 0.0
     with pytest.raises(ValueError):
         genre_ndcg_at_k([1], {"Action"}, GENRES, k=0)
+
+
+@pytest.mark.slow
+def test_finetune_ncf_moves_ranking_towards_genre_labels_and_leaves_the_original():
+    from ncf.genres import finetune_ncf
+    from ncf.scorer import NCFScorer
+
+    rng = np.random.default_rng(0)
+    ratings = pd.DataFrame({"user_id": np.repeat(np.arange(1, 21), 6),
+                            "movie_id": rng.integers(1, 31, size=120),
+                            "rating": rng.choice([1.0, 3.0, 5.0], size=120), "timestamp": np.arange(120)})
+    ratings = ratings.drop_duplicates(["user_id", "movie_id"])
+    base = NCFScorer(epochs=1, embedding_dim=4, layers=(8, 4), seed=1).fit(ratings)
+    before = base.score(user_id=1, history={}).copy()
+    # Rows that favour movie 30 and disfavour movie 29 for user 1.
+    rows = pd.DataFrame({"user_id": [1] * 40, "movie_id": [30] * 20 + [29] * 20,
+                         "interaction": [1.0] * 20 + [0.0] * 20, "genre": ["G"] * 40})
+    tuned = finetune_ncf(base, rows, epochs=5, learning_rate=0.05, seed=0)
+    np.testing.assert_array_equal(base.score(user_id=1, history={}), before)
+    after = tuned.score(user_id=1, history={})
+    col = base.items.index
+    assert (after[col(30)] - after[col(29)]) > (before[col(30)] - before[col(29)])
