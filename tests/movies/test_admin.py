@@ -171,3 +171,21 @@ def test_first_staff_account_can_be_created_non_interactively(monkeypatch):
     call_command("createsuperuser", interactive=False, verbosity=0)
     user = get_user_model().objects.get(username="admin")
     assert user.is_staff and user.is_superuser and user.check_password("a-long-passphrase-42")
+
+
+def test_staff_can_edit_a_movie_while_its_tags_stay_read_only(staff_client, catalog):
+    url = reverse("admin:movies_movie_change", args=[1])
+    form = staff_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({
+        "title": "Toy Story!", "genres": [genre.id for genre in Genre.objects.all()],
+        "tags-TOTAL_FORMS": "1", "tags-INITIAL_FORMS": "1", "tags-MIN_NUM_FORMS": "0", "tags-MAX_NUM_FORMS": "1000",
+        "tags-0-id": str(Tag.objects.get().id), "tags-0-movie": "1", "tags-0-tag": "changed",
+    })
+    data.pop("id", None)
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    movie = Movie.objects.get(pk=1)
+    assert movie.title == "Toy Story!"
+    assert movie.genres.count() == 2
+    assert list(Tag.objects.values_list("tag", flat=True)) == ["pixar"]
