@@ -230,6 +230,7 @@ class TuningCase:
 
     history: dict[int, float]
     relevant: set[int]
+    user_id: int | None = None  # set for a user the collaborative model was fitted on
 
 
 def weight_grid(step: float = 0.1) -> list[tuple[float, float, float]]:
@@ -271,11 +272,11 @@ def tune_weights(scorer: HybridScorer, cases: Sequence[TuningCase], *, grid: Seq
     known = set(scorer.items.ids.tolist())
     # As in the evaluation harness: a movie nobody rated in training cannot be recommended,
     # so it does not count as relevant.
-    cases = [TuningCase(c.history, (c.relevant & known) - set(c.history)) for c in cases]
+    cases = [TuningCase(c.history, (c.relevant & known) - set(c.history), c.user_id) for c in cases]
     cases = [c for c in cases if c.relevant]
     results = []
     for method in normalisations:
-        parts = [scorer.components(user_id=None, history=c.history, normalise=method) for c in cases]
+        parts = [scorer.components(user_id=c.user_id, history=c.history, normalise=method) for c in cases]
         for weights in grid:
             results.append({"weights": tuple(float(w) for w in weights), "normalise": method,
                             "ndcg": ndcg_for_weights(parts, cases, scorer.items, weights, k)})
@@ -306,8 +307,6 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = 4.0) 
     return cases
 
 
-__all__ = ["HybridScorer", "HybridWeights", "ContentScorer", "Explanation", "TuningCase", "tune_weights",
-           "weight_grid", "normalise_scores", "cold_cases", "tuned", "ndcg_for_weights"]
 
 
 def tune_on_validation(ratings: pd.DataFrame, index: ContentIndex, collaborative_factory: Callable[[], object], *,
@@ -334,3 +333,34 @@ def tune_on_validation(ratings: pd.DataFrame, index: ContentIndex, collaborative
                  f"{len(cases)} cases over k={list(ks)}")
     best, method, results = tune_weights(scorer, cases, grid=grid, k=k, progress=progress)
     return tuned(HybridWeights(), best, method), results
+
+
+def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float = 4.0) -> list[TuningCase]:
+    """Validation cases for known users: their fitting ratings as history (scored as
+    themselves), their held-out ratings >= ``relevant_stars`` as relevant."""
+    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
+                 for u, g in fit.groupby("user_id", sort=True)}
+    liked = held_out[held_out["rating"] >= relevant_stars].groupby("user_id")["movie_id"]
+    return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
+
+
+def tune_regular_on_validation(ratings: pd.DataFrame, index: ContentIndex,
+                               collaborative_factory: Callable[[], object], *, min_ratings: int = 100,
+                               grid: Sequence[Sequence[float]] | None = None,
+                               normalisations: Sequence[str] = (ZSCORE,), k: int = 10,
+                               progress: Callable[[str], None] | None = None):
+    """Tune the regular-user weights on the warm protocol's *training* part only: each user's
+    last 20% of training ratings (by time) is held out for validation; people with at least
+    ``min_ratings`` fitting ratings count.
+
+    Returns:
+        ``(best triple, best normalisation, every grid result)``.
+    """
+    from .splits import validation_split, warm_split
+
+    inner = validation_split(warm_split(ratings).train, by="time")
+    scorer = HybridScorer(index, collaborative_factory()).fit(inner.train)
+    cases = [c for c in warm_cases(inner.train, inner.test) if len(c.history) >= min_ratings]
+    if progress:
+        progress(f"regular validation: {len(cases)} people with >= {min_ratings} ratings")
+    return tune_weights(scorer, cases, grid=grid, normalisations=normalisations, k=k, progress=progress)

@@ -7,7 +7,7 @@ from ncf.base import Scorer
 from ncf.content import ContentIndex
 from ncf.hybrid import (
     COLLABORATIVE, CONTENT, POPULARITY, RANK, ZSCORE, ContentScorer, HybridScorer, HybridWeights, TuningCase,
-    cold_cases, normalise_scores, tune_weights, weight_grid,
+    cold_cases, normalise_scores, tune_weights, warm_cases, weight_grid,
 )
 from ncf.vocabulary import Vocabulary
 
@@ -134,3 +134,11 @@ def test_cold_cases_reveal_first_k_by_time():
     cases = cold_cases(ratings, k=1)
     assert len(cases) == 1
     assert cases[0].history == {11: 2.0} and cases[0].relevant == {12, 10}
+
+
+def test_warm_cases_pair_fitting_history_with_held_out_likes():
+    fit = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [10, 11, 10], "rating": [4.0, 2.0, 3.0]})
+    held = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [12, 13, 14], "rating": [5.0, 1.0, 2.0]})
+    cases = warm_cases(fit, held)
+    assert len(cases) == 1
+    assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {10: 4.0, 11: 2.0}, {12})
