@@ -193,9 +193,11 @@ def test_the_run_stops_when_tmdb_is_down(fake_tmdb, settings):
         fake_tmdb.script(f"/3/movie/{1000 + movie_id}", Scripted(503, "down"))
     fake_tmdb.script("/3/configuration", Scripted(503, "down"))
 
-    output = run()
+    out = StringIO()
+    with pytest.raises(CommandError, match=f"TMDB was unavailable for {MAX_CONSECUTIVE_UNAVAILABLE} movies in a row"):
+        call_command("fetch_tmdb", stdout=out)
+    output = out.getvalue()
 
-    assert f"TMDB was unavailable for {MAX_CONSECUTIVE_UNAVAILABLE} movies in a row; stopped." in output
     assert f"TMDB: 0 fetched, 0 not found, {MAX_CONSECUTIVE_UNAVAILABLE} failed" in output
     assert Movie.objects.filter(tmdb_status=Status.FAILED).count() == MAX_CONSECUTIVE_UNAVAILABLE
     assert Movie.objects.filter(tmdb_status=Status.NOT_FETCHED).count() == 9 - MAX_CONSECUTIVE_UNAVAILABLE

@@ -86,10 +86,11 @@ class Command(BaseCommand):
                 self.stdout.write("Nothing to fetch: every selected movie already has its TMDB details.")
             for movie_id, reason in summary.failures[:10] if verbosity >= 2 else []:
                 self.stdout.write(f"  movie {movie_id}: {reason}")
-            if summary.stopped_early:
-                self.stderr.write(summary.stopped_early)
             line = (f"TMDB: {summary.fetched} fetched, {summary.not_found} not found, {summary.failed} failed "
                     f"({summary.requests} requests).")
             self.stdout.write(self.style.SUCCESS(line) if not summary.failed else self.style.WARNING(line))
             if summary.failed:
                 self.stdout.write("Failed movies are retried by the next run (or --retry-failed).")
+        if summary.stopped_early:
+            # A non-zero exit tells cron or CI that TMDB was down, not that the catalog is done.
+            raise CommandError(summary.stopped_early)
