@@ -81,7 +81,7 @@ def test_hybrid_follows_the_scorer_contract(index):
 
 
 def test_score_is_the_weighted_sum_of_normalised_components(index):
-    scorer = hybrid(index, HybridWeights(new=(0.5, 0.3, 0.2)))
+    scorer = hybrid(index, HybridWeights(new=(0.5, 0.3, 0.2), normalise=RANK))
     history = {1: 5.0, 3: 1.0}
     parts = scorer.components(user_id=None, history=history)
     np.testing.assert_allclose(scorer.score(user_id=None, history=history), 0.5 * parts[0] + 0.3 * parts[1] + 0.2 * parts[2],
