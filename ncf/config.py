@@ -36,14 +36,14 @@ class NCFConfig:
     patience: int = 2  # early stopping: epochs without validation improvement
     validation_fraction: float = 0.05  # carved from the training ratings, never the test data
     mode: str = MODE_IMPLICIT
-    negatives_per_positive: int = 4
+    negatives_per_positive: int = 8
     negative_sampling_alpha: float = 0.0  # 0 = uniform unrated movies, 0.75 = word2vec-like popularity
     rating_loss_weight: float = 0.5  # weight of the star MSE next to the ranking BCE
     seed: int = 42
     # New-user fold-in (serving only; does not change the trained weights).
     foldin: str = FOLDIN_FIT
     foldin_steps: int = 5  # Gauss-Newton steps
-    foldin_l2: float = 1.0  # pull of the fitted vector towards the mean training user
+    foldin_l2: float = 10.0  # pull of the fitted vector towards the mean training user
     foldin_negatives: int = 4  # sampled unrated movies per positive (at least 50 in all)
     extra: dict = field(default_factory=dict)
 

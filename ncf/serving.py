@@ -67,9 +67,20 @@ class NumpyNeuMF:
         # The movie half of the first MLP layer, once for the catalog.
         self.item_mlp_in = self.item_mlp @ self.mlp_w[0][d:] + self.mlp_b[0]
         self.mean_user = UserVector(self.user_gmf.mean(0), self.user_mlp.mean(0), float(self.user_bias.mean()))
-        # Folded-in people share the mean user's MLP vector, so their MLP branch through both
-        # heads (plus the heads' biases) is the same for everybody: computed once here.
-        self.mean_mlp_logits = self._mlp_forward(self.mean_user.mlp, None)[-1] @ self.head_mlp + self.head_b
+        # Folded-in people share one MLP branch, the same for everybody, computed once here:
+        # the average over (a sample of) training users of their MLP branch through both heads.
+        # Averaging outputs, not vectors, matters: the MLP is non-linear, and the output at the
+        # mean vector ranks films far worse than the average user's output does.
+        self.mean_mlp_logits = self._population_mlp_logits()
+
+    def _population_mlp_logits(self, budget: int = 2_000_000) -> np.ndarray:
+        n_sample = int(min(self.n_users, max(16, budget // max(self.n_items, 1))))
+        # Evenly spaced rows: deterministic, no generator needed, and spread over the table.
+        rows = np.unique(np.linspace(0, self.n_users - 1, n_sample).astype(np.int64))
+        total = np.zeros((self.n_items, 2), dtype=np.float32)
+        for row in rows:
+            total += self._mlp_forward(self.user_mlp[row], None)[-1] @ self.head_mlp
+        return total / len(rows) + self.head_b
 
     @property
     def n_users(self) -> int:
