@@ -302,10 +302,13 @@ def _reasons(scorer, ratings: Mapping[int, float], picked_rows: np.ndarray) -> l
     if not liked or picked_rows.size == 0:
         return [""] * len(picked_rows)
     net = scorer.net
-    vectors = np.concatenate([net.item_gmf, net.item_mlp], axis=1)
     liked_rows = scorer.items.indices([mid for mid, _ in liked])
-    a = vectors[picked_rows] / (np.linalg.norm(vectors[picked_rows], axis=1, keepdims=True) + 1e-9)
-    b = vectors[liked_rows] / (np.linalg.norm(vectors[liked_rows], axis=1, keepdims=True) + 1e-9)
+
+    def unit(rows):
+        vectors = np.concatenate([net.item_gmf[rows], net.item_mlp[rows]], axis=1)
+        return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+
+    a, b = unit(picked_rows), unit(liked_rows)
     nearest = np.argmax(a @ b.T, axis=1)
     try:
         from .models import Movie
