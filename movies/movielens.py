@@ -263,7 +263,7 @@ def _replace_rows(model, fields, unique, chunks, reset=None) -> None:
     than the files (rows dropped from the data), it is emptied and filled in a second pass.
     """
     insert, upsert = _statements(model, fields, unique)
-    open_chunks = chunks if callable(chunks) else (lambda: iter(chunks))
+    open_chunks = chunks if callable(chunks) else (lambda: (list(rows) for rows in chunks))
 
     def write(statement) -> int:
         written = 0
@@ -271,6 +271,8 @@ def _replace_rows(model, fields, unique, chunks, reset=None) -> None:
             for rows in open_chunks():
                 cursor.executemany(statement, rows)
                 written += len(rows)
+                # Free this chunk's tuples before the next chunk is built: one chunk in memory at a time.
+                rows.clear()
         return written
 
     manager = model._base_manager

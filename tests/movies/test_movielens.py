@@ -280,3 +280,9 @@ def test_a_repeat_across_chunks_is_refused_and_the_indexes_survive(tmp_path):
     assert rating_indexes() == indexes
     with pytest.raises(IntegrityError), transaction.atomic():
         Rating.objects.create(user_id=1, movie_id=1, rating=1.0, timestamp=1)
+
+
+def test_reimport_with_fewer_tags_leaves_exactly_the_files_tags(tmp_path):
+    movielens_import(path=tiny(tmp_path, "first"))
+    movielens_import(path=tiny(tmp_path, "second", tags_csv=TINY_TAGS.replace("2,1,fun,1445714996\n", "")))
+    assert sorted(Tag.objects.values_list("user_id", "movie_id", "tag")) == [(2, 1, "pixar"), (3, 3, "heist")]
