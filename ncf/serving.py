@@ -71,7 +71,10 @@ class NumpyNeuMF:
         # the average over (a sample of) training users of their MLP branch through both heads.
         # Averaging outputs, not vectors, matters: the MLP is non-linear, and the output at the
         # mean vector ranks films far worse than the average user's output does.
-        self.mean_mlp_logits = self._population_mlp_logits()
+        # Training stores it with the weights (``population_mlp_logits``) so loading stays fast.
+        stored = w.get("population_mlp_logits")
+        self.mean_mlp_logits = stored if stored is not None and stored.shape == (self.n_items, 2) \
+            else self._population_mlp_logits()
 
     def _population_mlp_logits(self, budget: int = 2_000_000) -> np.ndarray:
         n_sample = int(min(self.n_users, max(16, budget // max(self.n_items, 1))))

@@ -134,6 +134,10 @@ def train(
     if best_weights is not None:
         model.set_weights(best_weights)
     result.weights = export_weights(model, config)
+    # The fold-in's shared MLP branch, computed once here rather than at every load.
+    from .serving import NumpyNeuMF
+
+    result.weights["population_mlp_logits"] = NumpyNeuMF(result.weights, config).mean_mlp_logits
     result.seconds = time.perf_counter() - started
     result.model = model  # kept for tests and exports; not saved
     return result

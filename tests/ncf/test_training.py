@@ -53,3 +53,11 @@ def test_hard_negative_mode_trains(structured_frame):
 def test_empty_frame_is_refused(structured_frame):
     with pytest.raises(ValueError):
         train(structured_frame.iloc[:0], tiny_config())
+
+
+def test_the_fold_in_branch_is_stored_with_the_weights(trained_tiny):
+    from ncf.serving import NumpyNeuMF
+
+    stored = trained_tiny.weights["population_mlp_logits"]
+    bare = {k: v for k, v in trained_tiny.weights.items() if k != "population_mlp_logits"}
+    assert np.allclose(NumpyNeuMF(bare, trained_tiny.config).mean_mlp_logits, stored, atol=1e-6)
