@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.linalg import lapack
 
 from .vocabulary import Vocabulary
 
@@ -156,12 +157,14 @@ class ItemKNNScorer(_MatrixScorer):
         if k <= 0:
             self.similarity = sparse.csr_matrix((n, n), dtype=np.float32)
             return self
-        # Column j keeps its k most similar movies i; zero similarities are dropped below.
-        top = np.argpartition(-sim, k - 1, axis=0)[:k]  # (k, n) row indices per column
-        cols_idx = np.broadcast_to(np.arange(n), top.shape)
-        values = sim[top, cols_idx]
+        # Column j keeps its k most similar movies i. The cosine matrix is symmetric, so the
+        # neighbours of j are found along row j (contiguous memory: much faster than axis 0).
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (n, k): neighbours of each target
+        target = np.broadcast_to(np.arange(n)[:, None], top.shape)
+        values = sim[target, top]
         keep = values > 0
-        self.similarity = sparse.csr_matrix((values[keep], (top[keep], cols_idx[keep])), shape=(n, n))
+        top, cols_idx = top[keep], target[keep]
+        self.similarity = sparse.csr_matrix((values[keep], (top, cols_idx)), shape=(n, n))
         return self
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
@@ -172,31 +175,28 @@ class ItemKNNScorer(_MatrixScorer):
         return np.asarray(self.similarity[np.unique(rows)].sum(axis=0), dtype=np.float32).ravel()
 
 
-def _grouped_ridge(groups: np.ndarray, n_groups: int, features: np.ndarray, targets: np.ndarray,
-                   reg: np.ndarray, const_reg: np.ndarray, chunk: int = 16384) -> np.ndarray:
-    """Solve one ridge regression per group, all at once.
+def _ridge_step(groups: np.ndarray, others: np.ndarray, n_groups: int, other_features: np.ndarray,
+                targets: np.ndarray, reg: np.ndarray, const_reg: np.ndarray) -> np.ndarray:
+    """One ALS half-step: a ridge regression per group (user or movie), all solved at once.
 
-    For each group g: ``w_g = (F_g^T F_g + diag(n_g reg + const_reg) + eps I)^-1 F_g^T t_g`` where
-    F_g are the feature rows of group g and n_g their count (``reg`` is weighted lambda).
+    Rating j links group ``groups[j]`` to the other side's row ``others[j]`` with target
+    ``targets[j]``. For each group g with its rows F_g of ``other_features`` and targets t_g:
+    ``w_g = (F_g^T F_g + diag(n_g reg + const_reg) + eps I)^-1 F_g^T t_g`` (``reg`` is the
+    weighted lambda, multiplied by the group's rating count n_g).
+
+    The Gram matrices are ``indicator @ outer`` where ``outer`` holds each *other-side* row's
+    outer product once, so no (ratings x d x d) array is ever built.
 
     Returns:
-        (n_groups, d) solutions; zeros for groups without rows.
+        (n_groups, d) solutions; zeros for groups without ratings.
     """
-    d = features.shape[1]
-    gram = np.zeros((n_groups, d * d), dtype=np.float64)
-    for start in range(0, groups.size, chunk):
-        stop = min(start + chunk, groups.size)
-        # float32 outer products halve the memory traffic; the sums accumulate in float64.
-        f = features[start:stop].astype(np.float32)
-        outer = (f[:, :, None] * f[:, None, :]).reshape(stop - start, d * d)
-        indicator = sparse.csr_matrix((np.ones(stop - start, dtype=np.float32),
-                                       (groups[start:stop], np.arange(stop - start))),
-                                      shape=(n_groups, stop - start))
-        gram += indicator @ outer
-    rhs = np.zeros((n_groups, d), dtype=np.float64)
-    np.add.at(rhs, groups, features * targets[:, None])
+    n_other, d = other_features.shape
+    outer = (other_features[:, :, None] * other_features[:, None, :]).reshape(n_other, d * d)
+    indicator = sparse.csr_matrix((np.ones(groups.size), (groups, others)), shape=(n_groups, n_other))
+    gram = np.asarray(indicator @ outer).reshape(n_groups, d, d)
+    weighted = sparse.csr_matrix((targets, (groups, others)), shape=(n_groups, n_other))
+    rhs = np.asarray(weighted @ other_features)
     counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
-    gram = gram.reshape(n_groups, d, d)
     diagonal = counts[:, None] * reg[None, :] + const_reg[None, :] + 1e-8
     gram[:, np.arange(d), np.arange(d)] += diagonal
     return np.linalg.solve(gram, rhs[..., None])[..., 0]
@@ -216,7 +216,7 @@ class BiasedMFScorer(_MatrixScorer):
 
     predicts_ratings = True
 
-    def __init__(self, factors: int = 32, reg: float = 0.1, bias_reg: float = 5.0, iterations: int = 10,
+    def __init__(self, factors: int = 32, reg: float = 0.2, bias_reg: float = 10.0, iterations: int = 10,
                  seed: int = 42):
         self.factors, self.reg, self.bias_reg = int(factors), float(reg), float(bias_reg)
         self.iterations, self.seed = int(iterations), int(seed)
@@ -236,12 +236,14 @@ class BiasedMFScorer(_MatrixScorer):
         q = rng.normal(0.0, 0.1, (n_items, d))
         bu, bi = np.zeros(n_users), np.zeros(n_items)
         reg, const_reg = self._reg()
-        ones = np.ones((rows.size, 1))
+        ones_users, ones_items = np.ones((n_users, 1)), np.ones((n_items, 1))
         for _ in range(self.iterations):
             # User step: features [q_i, 1], target r - mu - b_i -> [p_u, b_u].
-            solved = _grouped_ridge(rows, n_users, np.hstack([q[cols], ones]), stars - self.mean - bi[cols], reg, const_reg)
+            solved = _ridge_step(rows, cols, n_users, np.hstack([q, ones_items]), stars - self.mean - bi[cols],
+                                 reg, const_reg)
             p, bu = solved[:, :d], solved[:, d]
-            solved = _grouped_ridge(cols, n_items, np.hstack([p[rows], ones]), stars - self.mean - bu[rows], reg, const_reg)
+            solved = _ridge_step(cols, rows, n_items, np.hstack([p, ones_users]), stars - self.mean - bu[rows],
+                                 reg, const_reg)
             q, bi = solved[:, :d], solved[:, d]
         self.user_factors, self.user_bias = p, bu
         self.item_factors, self.item_bias = q, bi
@@ -255,8 +257,8 @@ class BiasedMFScorer(_MatrixScorer):
         if rows.size == 0:
             return np.zeros(self.factors), 0.0
         features = np.hstack([self.item_factors[rows], np.ones((rows.size, 1))])
-        solved = _grouped_ridge(np.zeros(rows.size, dtype=np.int64), 1, features,
-                                stars - self.mean - self.item_bias[rows], *self._reg())[0]
+        solved = _ridge_step(np.zeros(rows.size, dtype=np.int64), np.arange(rows.size), 1, features,
+                             stars - self.mean - self.item_bias[rows], *self._reg())[0]
         return solved[: self.factors], float(solved[self.factors])
 
     def _user(self, user_id: int | None, history: Mapping[int, float]) -> tuple[np.ndarray, float]:
@@ -297,9 +299,16 @@ class EASEScorer(_MatrixScorer):
     def fit(self, train: pd.DataFrame) -> "EASEScorer":
         rows, cols, _ = self._index(train)
         x = self._binary(rows, cols).tocsc()
-        gram = (x.T @ x).toarray()
+        gram = (x.T @ x).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += self.l2
-        inverse = np.linalg.inv(gram)
+        # X^T X + lambda I is symmetric positive definite (eigenvalues >= lambda), so a float32
+        # Cholesky inverse is accurate here and about 4x faster than a float64 LU inverse.
+        factor, info = lapack.spotrf(gram, lower=1, overwrite_a=1)
+        if info == 0:
+            inverse, info = lapack.spotri(factor, lower=1, overwrite_c=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"EASE: the regularised Gram matrix is not positive definite ({info})")
+        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # potri fills only the lower triangle
         weights = inverse / (-np.diag(inverse))[None, :]
         np.fill_diagonal(weights, 0.0)
         self.weights = weights.astype(np.float32)
