@@ -66,6 +66,57 @@ def _ncf(options: Mapping, **overrides):
     return NCFScorer(options.get("ncf_config"), **kwargs)
 
 
+class BlendScorer:
+    """Experimental: a weighted sum of per-person z-scored component scores.
+
+    ``score = sum_c w_c * (s_c - mean(s_c)) / std(s_c)`` over the union catalog (a movie a
+    component does not know gets that component's mean, i.e. 0 after z-scoring). Z-scoring per
+    person keeps a component from winning by scale alone. Stars come from ``stars_from`` (the
+    index of a component that predicts them), else NaN.
+
+    Args:
+        components: (scorer, weight) pairs; scorers are fitted together by ``fit``.
+        stars_from: which component's ``predict_ratings`` to use, or None.
+    """
+
+    def __init__(self, components: Sequence[tuple[object, float]], stars_from: int | None = None):
+        self.components = list(components)
+        self.stars_from = stars_from
+        self.predicts_ratings = stars_from is not None
+        self.items = None
+
+    def fit(self, train: pd.DataFrame) -> "BlendScorer":
+        from .vocabulary import Vocabulary
+
+        for scorer, _ in self.components:
+            scorer.fit(train)
+        self.items = Vocabulary(np.concatenate([s.items.ids for s, _ in self.components]))
+        self._columns = [s.items.indices(self.items.ids) for s, _ in self.components]
+        return self
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        total = np.zeros(len(self.items), dtype=np.float64)
+        for (scorer, weight), columns in zip(self.components, self._columns):
+            raw = np.asarray(scorer.score(user_id=user_id, history=history), dtype=np.float64)
+            std = raw.std()
+            z = (raw - raw.mean()) / std if std > 0 else np.zeros_like(raw)
+            total += weight * np.where(columns >= 0, z[np.maximum(columns, 0)], 0.0)
+        return total.astype(np.float32)
+
+    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
+                        movie_ids: Sequence[int]) -> np.ndarray:
+        if self.stars_from is None:
+            return np.full(len(movie_ids), np.nan, dtype=np.float32)
+        return self.components[self.stars_from][0].predict_ratings(user_id=user_id, history=history,
+                                                                   movie_ids=movie_ids)
+
+
+def _blend_with_ncf(options: Mapping, ease_weight: float, popularity_weight: float):
+    ncf = _ncf(options)
+    return BlendScorer([(ncf, 1.0), (EASEScorer(l2=500.0), ease_weight), (PopularityScorer(), popularity_weight)],
+                       stars_from=0)
+
+
 REGISTRY: dict[str, ModelSpec] = {
     "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings"),
     "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars"),
@@ -73,6 +124,11 @@ REGISTRY: dict[str, ModelSpec] = {
     "biased-mf": ModelSpec(lambda o: BiasedMFScorer(seed=o.get("seed", 42)),
                            description="biased MF (ALS), ranked by predicted stars"),
     "ease": ModelSpec(lambda o: EASEScorer(l2=o.get("ease_l2", 500.0)), description="EASE, lambda 500"),
+    # Experimental blends (per-person z-scores), measured in docs/evaluation.md.
+    "ease+pop": ModelSpec(lambda o: BlendScorer([(EASEScorer(l2=500.0), 1.0), (PopularityScorer(), 0.3)]),
+                          description="EASE + 0.3 popularity (z-scored)"),
+    "ncf+ease+pop": ModelSpec(lambda o: _blend_with_ncf(o, 1.0, 0.3), product=True,
+                              description="NCF + EASE + 0.3 popularity (z-scored); NCF stars"),
     "ncf": ModelSpec(_ncf, product=True, description="the site's NeuMF engine (its configured mode and fold-in)"),
     # Seed 003's way, kept as the bar the engine must clear: MSE on stars, ranked by predicted
     # stars, new people folded in by the plain rating-weighted average of movie vectors.
