@@ -36,7 +36,7 @@ class NCFConfig:
     patience: int = 2  # early stopping: epochs without validation improvement
     validation_fraction: float = 0.05  # carved from the training ratings, never the test data
     mode: str = MODE_IMPLICIT
-    negatives_per_positive: int = 8
+    negatives_per_positive: int = 4
     negative_sampling_alpha: float = 0.0  # 0 = uniform unrated movies, 0.75 = word2vec-like popularity
     rating_loss_weight: float = 0.5  # weight of the star MSE next to the ranking BCE
     seed: int = 42
