@@ -95,7 +95,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"Cannot evaluate on {data}: {exc}") from None
         report.settings["data"] = str(data)
-        report.settings["options"].pop("ncf_config", None)
+        config = report.settings["options"].pop("ncf_config", None)
+        if config is not None and any(name.startswith("ncf") for name in models):
+            report.settings["ncf_config"] = config.to_dict()  # what "ncf" meant in this run
         for protocol in report.protocols.values():
             self.stdout.write(f"Protocol: {protocol['description']}")
         self.stdout.write("Relevant = test rating >= 4; candidates = every training movie the person has not rated.")
