@@ -15,3 +15,9 @@ CACHE_DIR = _TMP / "cache"
 TMDB_API_KEY = ""
 TMDB_READ_ACCESS_TOKEN = ""
 TMDB_API_URL = "http://127.0.0.1:9/unreachable"
+# Tests run without collectstatic: let whitenoise find files through the finders instead of
+# warning about the missing STATIC_ROOT on every request.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = _TMP / "staticfiles"
+STATIC_ROOT.mkdir()
