@@ -90,6 +90,10 @@ class _Engine:
         self.started = False
         self.thread: threading.Thread | None = None
         self.scorer = None  # ncf.scorer.NCFScorer once ready
+        self.ease = None  # ncf.baselines.EASEScorer from the same artifact (None for an older one)
+        self.rating_counts = None  # training ratings per movie of the NCF vocabulary
+        self.ranker = None  # ncf.hybrid.HybridScorer (see ranker()); rebuilt when the content index changes
+        self.ranker_content = None
         self.artifact = None  # ncf.artifacts.Artifact
         self.stamp = None  # ncf.artifacts.current_stamp at load time
         self.last_check = 0.0
@@ -136,9 +140,20 @@ class _Engine:
     def _install(self, artifact, stamp) -> None:
         from ncf.scorer import NCFScorer
 
+        from ncf.baselines import EASEScorer
+
         scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+        extras = artifact.extras
+        ease = None
+        if "ease_weights" in extras and "ease_movie_ids" in extras:
+            ease = EASEScorer.from_weights(np.asarray(extras["ease_movie_ids"]), extras["ease_weights"])
+        counts = extras.get("rating_counts")
+        if counts is None or len(counts) != len(artifact.items):
+            counts = np.zeros(len(artifact.items))  # an older artifact: popularity then ties everywhere
         with self.lock:
             self.scorer, self.artifact, self.stamp = scorer, artifact, stamp
+            self.ease, self.rating_counts = ease, np.asarray(counts)
+            self.ranker = self.ranker_content = None
             self.last_check = time.monotonic()
         log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
 
@@ -219,17 +234,30 @@ def reset_engine() -> None:
     _reset_after_fork()
 
 
-def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | None = None, progress=None):
-    """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path."""
+def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | None = None, progress=None,
+                   on_step=None, strategy: str = "default"):
+    """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path.
+
+    The artifact holds the NCF and the product's other learned part, EASE over the most-rated
+    movies (:mod:`ncf.product`), with the rating count of every movie for the popularity part.
+    ``on_step(text)`` hears about the steps after the epochs.
+    """
     from ncf import artifacts, datasets
+    from ncf.product import product_ease, rating_counts
     from ncf.training import train
 
     ratings_file = datasets.locate(data_dir).ratings
     fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
     frame = datasets.load_ratings(data_dir)
-    result = train(frame, config, progress=progress)
+    result = train(frame, config, progress=progress, strategy=strategy)
+    started = time.perf_counter()
+    ease = product_ease().fit(frame)
+    if on_step:
+        on_step(f"EASE over {len(ease.items):,} movies in {time.perf_counter() - started:.1f} s")
     return artifacts.save_artifact(
         store, config=config, users=result.users, items=result.items, weights=result.weights,
+        extras={"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids,
+                "rating_counts": rating_counts(frame, result.items)},
         metadata={
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
@@ -247,7 +275,33 @@ def model_info() -> ModelInfo:
     scorer = _ready_scorer()
     if scorer is None:
         return ModelInfo(status=STATUS_TRAINING, trained_at=None, kind=KIND_POPULARITY)
-    return ModelInfo(status=STATUS_READY, trained_at=_engine.artifact.trained_at, kind=f"ncf-{scorer.config.mode}")
+    kind = f"ncf-{scorer.config.mode}"
+    if _engine.ease is not None:
+        kind += "+ease"
+    return ModelInfo(status=STATUS_READY, trained_at=_engine.artifact.trained_at, kind=kind)
+
+
+def ranker():
+    """The product's ranker (:func:`ncf.product.product_from_parts`) over the loaded model, with
+    the content index when ``build_content`` has made one; None until the model is ready."""
+    from ncf.product import product_from_parts
+
+    from .content import content_index
+
+    engine = _engine
+    if _ready_scorer() is None:
+        return None
+    content = content_index()
+    with engine.lock:  # the parts of one model, read together (a reload swaps them together)
+        scorer, ease, counts, current = engine.scorer, engine.ease, engine.rating_counts, engine.ranker
+        if current is not None and engine.ranker_content is content \
+                and current.collaborative.components[0][0] is scorer:
+            return current
+    built = product_from_parts(scorer, ease=ease, content=content, rating_counts=counts)
+    with engine.lock:
+        if engine.scorer is scorer:
+            engine.ranker, engine.ranker_content = built, content
+    return built
 
 
 # -- popularity fallback ----------------------------------------------------------------------
@@ -296,11 +350,8 @@ def top_pool(scores: np.ndarray, pool_size: int) -> np.ndarray:
     return finite[order]
 
 
-def _reasons(scorer, ratings: Mapping[int, float], picked_rows: np.ndarray) -> list[str]:
-    """"because you rated X 5 stars": the liked movie whose embedding is nearest each pick."""
-    liked = [(mid, stars) for mid, stars in ratings.items() if stars >= 4.0 and scorer.items.index(mid) >= 0]
-    if not liked or picked_rows.size == 0:
-        return [""] * len(picked_rows)
+def _nearest_liked(scorer, liked: list[tuple[int, float]], picked_rows: np.ndarray) -> list[int]:
+    """For each pick, the index in ``liked`` of the liked movie whose NCF embedding is nearest."""
     net = scorer.net
     liked_rows = scorer.items.indices([mid for mid, _ in liked])
 
@@ -308,19 +359,62 @@ def _reasons(scorer, ratings: Mapping[int, float], picked_rows: np.ndarray) -> l
         vectors = np.concatenate([net.item_gmf[rows], net.item_mlp[rows]], axis=1)
         return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
 
-    a, b = unit(picked_rows), unit(liked_rows)
-    nearest = np.argmax(a @ b.T, axis=1)
+    return np.argmax(unit(picked_rows) @ unit(liked_rows).T, axis=1).tolist()
+
+
+def _reasons(scorer, rank, ratings: Mapping[int, float], picked_rows: np.ndarray, contributions: np.ndarray
+             ) -> list[str]:
+    """One line per pick, from the part of the ranker that contributed most to its score
+    (``contributions``: weight x normalised score, shape (3, picks); ncf.hybrid.COMPONENTS order):
+
+    * collaborative: "because you rated Heat 5 stars" (the liked movie nearest in the NCF's space);
+    * content: "similar to Heat, which you loved" (the liked movie nearest by text);
+    * popularity: "popular with people who like Comedy" (the pick's genre the person rated most).
+    """
+    from ncf.hybrid import COLLABORATIVE, COMPONENTS, CONTENT
+
+    if picked_rows.size == 0:
+        return []
+    liked = [(mid, stars) for mid, stars in ratings.items() if stars >= 4.0 and scorer.items.index(mid) >= 0]
+    drivers = [COMPONENTS[i] for i in np.argmax(contributions, axis=0)]
+    picked_ids = [int(m) for m in scorer.items.raw(picked_rows)]
+    nearest = _nearest_liked(scorer, liked, picked_rows) if liked else [None] * len(picked_rows)
     try:
         from .models import Movie
 
-        titles = dict(Movie.objects.filter(pk__in=[mid for mid, _ in liked]).values_list("id", "title"))
+        liked_ids = [mid for mid, _ in liked]
+        titles = dict(Movie.objects.filter(pk__in=liked_ids).values_list("id", "title"))
+        through = Movie.genres.through
+        genres: dict[int, list[str]] = {}
+        for movie_id, name in through.objects.filter(movie_id__in=[*picked_ids, *ratings]).order_by(
+                "movie_id", "genre__name").values_list("movie_id", "genre__name"):
+            genres.setdefault(movie_id, []).append(name)
     except Exception:  # a reason is a nicety: never fail a recommendation over it
-        titles = {}
+        titles, genres = {}, {}
+    rated_genre_counts: dict[str, int] = {}
+    for mid in ratings:
+        for genre in genres.get(int(mid), ()):
+            rated_genre_counts[genre] = rated_genre_counts.get(genre, 0) + 1
+    content = rank.content.index if rank is not None and rank.content is not None else None
     out = []
-    for k in nearest:
-        mid, stars = liked[k]
-        title = titles.get(mid)
-        out.append(f"because you rated {title} {stars:g} stars" if title else "")
+    for movie_id, driver, near in zip(picked_ids, drivers, nearest):
+        if driver == CONTENT and content is not None and liked:
+            best = content.most_similar_in(movie_id, [mid for mid, _ in liked])
+            if best is not None and titles.get(best[0]):
+                out.append(f"similar to {titles[best[0]]}, which you loved")
+                continue
+        if driver in (CONTENT, COLLABORATIVE) and near is not None:
+            mid, stars = liked[near]
+            if titles.get(mid):
+                out.append(f"because you rated {titles[mid]} {stars:g} stars")
+                continue
+        own = genres.get(movie_id, [])
+        if own and rated_genre_counts:
+            genre = max(own, key=lambda g: (rated_genre_counts.get(g, 0), -own.index(g)))
+            if rated_genre_counts.get(genre):
+                out.append(f"popular with people who like {genre}")
+                continue
+        out.append("popular with everyone")
     return out
 
 
@@ -340,16 +434,23 @@ def recommend(
 ) -> list[Recommendation]:
     n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
     scorer = _ready_scorer()
-    if scorer is None:
+    rank = ranker() if scorer is not None else None
+    if rank is None:
         return _popular_recommendations(ratings, exclude, candidates, n, diversify, seed)
     net = scorer.net
-    vector = scorer.user_vector(user_id=user_id, history=_history(ratings))
+    history = _history(ratings)
+    # The product's ranking (ncf.product): NCF + EASE, content and popularity, z-scored per
+    # person and weighted by how many movies they rated. Its movies are the NCF's.
+    weights = rank.weights.for_count(len(history)).astype(np.float32)
+    parts = rank.components(user_id=user_id, history=history)
+    full = (weights[:, None] * parts).sum(axis=0).astype(np.float64)
     if candidates is None:
         rows = np.arange(net.n_items)
+        scores = full
     else:
         rows = scorer.items.indices(np.fromiter((int(c) for c in candidates), dtype=np.int64))
         rows = np.unique(rows[rows >= 0])
-    scores = net.rank_scores(vector, None if candidates is None else rows).astype(np.float64)
+        scores = full[rows]
     banned = scorer.items.indices(np.fromiter((int(m) for m in (*ratings, *exclude)), dtype=np.int64))
     banned = banned[banned >= 0]
     if candidates is None:
@@ -362,9 +463,10 @@ def recommend(
         picked = np.random.default_rng(seed).permutation(picked)
     picked = picked[:n]
     picked_rows = rows[picked]
+    vector = scorer.user_vector(user_id=user_id, history=history)
     stars = net.stars_from_logit(net.logits(vector, picked_rows)[:, 1])
     movie_ids = scorer.items.raw(picked_rows)
-    reasons = _reasons(scorer, ratings, picked_rows)
+    reasons = _reasons(scorer, rank, ratings, picked_rows, weights[:, None] * parts[:, picked_rows])
     return [
         Recommendation(movie_id=int(mid), score=float(scores[p]), predicted_rating=round_stars(s), reason=why)
         for mid, p, s, why in zip(movie_ids, picked, stars, reasons)

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +51,7 @@ class Artifact:
     items: Vocabulary
     weights: dict
     metadata: dict
+    extras: dict = field(default_factory=dict)  # name -> array (read-only memory maps)
 
     @property
     def trained_at(self) -> datetime | None:
@@ -101,7 +102,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def save_artifact(store: Path, *, config: NCFConfig, users: Vocabulary, items: Vocabulary, weights: dict,
-                  metadata: dict, make_current: bool = True) -> Path:
+                  metadata: dict, make_current: bool = True, extras: dict | None = None) -> Path:
     """Write one artifact into ``store`` and (by default) make it the current one.
 
     Args:
@@ -110,6 +111,9 @@ def save_artifact(store: Path, *, config: NCFConfig, users: Vocabulary, items: V
         metadata: extra facts (data_fingerprint, source, history...); trained_at, code_version,
             settings_hash are filled in when missing.
         make_current: point ``CURRENT`` at it.
+        extras: more arrays that belong to this model (the EASE weights, rating counts), each
+            saved as ``<name>.npy``, checksummed like the rest and memory-mapped on load, so
+            workers on one machine share their pages.
     Returns:
         The artifact's final directory.
     """
@@ -129,11 +133,19 @@ def save_artifact(store: Path, *, config: NCFConfig, users: Vocabulary, items: V
         np.savez(tmp / "weights.npz", **{k: np.asarray(v, dtype=np.float32) for k, v in weights.items()})
         np.savez(tmp / "vocab.npz", user_ids=users.ids, movie_ids=items.ids)
         _write_json(tmp / "metadata.json", meta)
-        _write_json(tmp / "manifest.json", {name: sha256_file(tmp / name) for name in FILES})
-        for name in (*FILES, "manifest.json"):
+        extra_files = []
+        for name, array in (extras or {}).items():
+            if not name.isidentifier():
+                raise ValueError(f"extra array name {name!r} is not a plain identifier")
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+            extra_files.append(f"{name}.npy")
+        _write_json(tmp / "manifest.json", {name: sha256_file(tmp / name) for name in (*FILES, *extra_files)})
+        for name in (*FILES, *extra_files, "manifest.json"):
             with open(tmp / name, "rb") as handle:
                 os.fsync(handle.fileno())
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        # Microseconds, so names sort by age even for saves within one second (pruning keeps
+        # the newest by name).
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         final = store / f"ncf-{stamp}-{uuid.uuid4().hex[:8]}"
         os.replace(tmp, final)
     except BaseException:
@@ -189,6 +201,9 @@ def verify(path: Path) -> dict:
     for name in FILES:
         if name not in manifest:
             raise ArtifactError(f"{path}: manifest does not list {name}")
+    for name in manifest:
+        if "/" in name or name.startswith("."):
+            raise ArtifactError(f"{path}: manifest names an unexpected file {name!r}")
         try:
             actual = sha256_file(path / name)
         except OSError:
@@ -208,17 +223,19 @@ def read_metadata(path: Path) -> dict:
 def load_artifact(path: Path) -> Artifact:
     """Verify and load one artifact. Raises ArtifactError when it is partial or corrupt."""
     path = Path(path)
-    verify(path)
+    manifest = verify(path)
     try:
         config = NCFConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
         with np.load(path / "weights.npz") as data:
             weights = {k: data[k] for k in data.files}
         with np.load(path / "vocab.npz") as data:
             users, items = Vocabulary(data["user_ids"]), Vocabulary(data["movie_ids"])
+        extras = {name[:-4]: np.load(path / name, mmap_mode="r", allow_pickle=False)
+                  for name in sorted(manifest) if name.endswith(".npy")}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"{path}: cannot be read ({exc})") from None
     return Artifact(path=path, config=config, users=users, items=items, weights=weights,
-                    metadata=read_metadata(path))
+                    metadata=read_metadata(path), extras=extras)
 
 
 def load_current(store: Path) -> Artifact | None:

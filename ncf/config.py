@@ -5,8 +5,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-#: Bump when a change to the model, the training or the export makes old artifacts wrong.
-CODE_VERSION = "ncf-3"
+#: Bump when a change to the model, the training or the export makes old artifacts wrong
+#: (ncf-4: artifacts carry the product's EASE part and rating counts, so the site retrains once).
+CODE_VERSION = "ncf-4"
 
 MODE_REGRESSION = "regression"  # seed 003: MSE on stars only; ranked by predicted stars
 MODE_IMPLICIT = "implicit"  # every rated movie is a positive, sampled unrated movies negatives

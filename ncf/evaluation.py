@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import metrics
 from .baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, ItemKNNScorer, PopularityScorer
+from .blend import BlendScorer
 from .splits import cold_split, validation_split, warm_split
 
 RELEVANT_STARS = 4.0
@@ -66,58 +67,25 @@ def _ncf(options: Mapping, **overrides):
     return NCFScorer(options.get("ncf_config"), **kwargs)
 
 
-class BlendScorer:
-    """Experimental: a weighted sum of per-person z-scored component scores.
-
-    ``score = sum_c w_c * (s_c - mean(s_c)) / std(s_c)`` over the union catalog (a movie a
-    component does not know gets that component's mean, i.e. 0 after z-scoring). Z-scoring per
-    person keeps a component from winning by scale alone. Stars come from ``stars_from`` (the
-    index of a component that predicts them), else NaN.
-
-    Args:
-        components: (scorer, weight) pairs; scorers are fitted together by ``fit``.
-        stars_from: which component's ``predict_ratings`` to use, or None.
-    """
-
-    def __init__(self, components: Sequence[tuple[object, float]], stars_from: int | None = None):
-        self.components = list(components)
-        self.stars_from = stars_from
-        self.predicts_ratings = stars_from is not None
-        self.items = None
-
-    def fit(self, train: pd.DataFrame) -> "BlendScorer":
-        from .vocabulary import Vocabulary
-
-        for scorer, _ in self.components:
-            scorer.fit(train)
-        self.items = Vocabulary(np.concatenate([s.items.ids for s, _ in self.components]))
-        self._columns = [s.items.indices(self.items.ids) for s, _ in self.components]
-        return self
-
-    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
-        total = np.zeros(len(self.items), dtype=np.float64)
-        for (scorer, weight), columns in zip(self.components, self._columns):
-            raw = np.asarray(scorer.score(user_id=user_id, history=history), dtype=np.float64)
-            std = raw.std()
-            z = (raw - raw.mean()) / std if std > 0 else np.zeros_like(raw)
-            total += weight * np.where(columns >= 0, z[np.maximum(columns, 0)], 0.0)
-        return total.astype(np.float32)
-
-    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
-                        movie_ids: Sequence[int]) -> np.ndarray:
-        if self.stars_from is None:
-            return np.full(len(movie_ids), np.nan, dtype=np.float32)
-        return self.components[self.stars_from][0].predict_ratings(user_id=user_id, history=history,
-                                                                   movie_ids=movie_ids)
-
-
 def _blend_with_ncf(options: Mapping, ease_weight: float, popularity_weight: float):
     ncf = _ncf(options)
     return BlendScorer([(ncf, 1.0), (EASEScorer(l2=500.0), ease_weight), (PopularityScorer(), popularity_weight)],
                        stars_from=0)
 
 
+def _product(options: Mapping):
+    """The site's ranker (:mod:`ncf.product`): NCF + EASE + popularity (+ content when
+    ``options["content_index"]`` holds the built index)."""
+    from .product import product_ease, product_scorer
+
+    kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
+    return product_scorer(_ncf(options), options.get("content_index"),
+                          ease=product_ease(max_items=options.get("ease_max_items", 10_000)), **kwargs)
+
+
 REGISTRY: dict[str, ModelSpec] = {
+    "product": ModelSpec(_product, product=True,
+                         description="the site's ranker: NCF + EASE + popularity (+ content), tuned weights"),
     "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings"),
     "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars"),
     "item-knn": ModelSpec(lambda o: ItemKNNScorer(neighbours=100), description="item cosine, 100 neighbours"),

@@ -122,7 +122,8 @@ class HybridScorer:
     """Content + collaborative + popularity (see the module docstring).
 
     Args:
-        content: the catalog's :class:`ContentIndex`.
+        content: the catalog's :class:`ContentIndex`, or None when it has not been built (the
+            content part then scores 0 for every movie and the other two decide).
         collaborative: any :class:`ncf.base.Scorer` (NCFScorer, EASEScorer, ...).
         weights: the weight schedule.
         fit_collaborative: False when ``collaborative`` is already fitted (``fit`` then only
@@ -130,10 +131,10 @@ class HybridScorer:
         titles, genres: movie id -> title / genre list, for ``explain``.
     """
 
-    def __init__(self, content: ContentIndex, collaborative, *, weights: HybridWeights | None = None,
+    def __init__(self, content: ContentIndex | None, collaborative, *, weights: HybridWeights | None = None,
                  fit_collaborative: bool = True, titles: Mapping[int, str] | None = None,
                  genres: Mapping[int, Sequence[str]] | None = None):
-        self.content = ContentScorer(content)
+        self.content = ContentScorer(content) if content is not None else None
         self.collaborative = collaborative
         self.weights = weights or HybridWeights()
         self.fit_collaborative = fit_collaborative
@@ -150,10 +151,28 @@ class HybridScorer:
     def fit(self, train: pd.DataFrame) -> "HybridScorer":
         if self.fit_collaborative:
             self.collaborative.fit(train)
-        self.content.fit(train)
-        self.items = self.content.items
-        counts = train.groupby("movie_id").size()
-        self.popularity = np.log1p(counts.reindex(self.items.ids).fillna(0).to_numpy(np.float64)).astype(np.float32)
+        items = Vocabulary(train["movie_id"].to_numpy())
+        counts = train.groupby("movie_id").size().reindex(items.ids).fillna(0).to_numpy(np.float64)
+        return self._attach(items, counts)
+
+    @classmethod
+    def from_fitted(cls, content: ContentIndex | None, collaborative, *, items: Vocabulary,
+                    rating_counts: np.ndarray, **kwargs) -> "HybridScorer":
+        """A ready scorer from parts fitted elsewhere (the site's saved model).
+
+        Args:
+            items: the movies to rank (the collaborative model's training movies).
+            rating_counts: training ratings per movie, aligned with ``items``.
+        """
+        scorer = cls(content, collaborative, fit_collaborative=False, **kwargs)
+        return scorer._attach(items, np.asarray(rating_counts, np.float64))
+
+    def _attach(self, items: Vocabulary, counts: np.ndarray) -> "HybridScorer":
+        self.items = items
+        if self.content is not None:
+            self.content.items = items
+            self.content._rows = self.content.index.items.indices(items.ids)
+        self.popularity = np.log1p(counts).astype(np.float32)
         self._collab_cols = self.collaborative.items.indices(self.items.ids)
         return self
 
@@ -165,7 +184,8 @@ class HybridScorer:
         collab = np.where(self._collab_cols >= 0, raw_collab[np.maximum(self._collab_cols, 0)], np.nan)
         # A movie the collaborative model does not know ranks below every known one.
         collab = np.where(np.isnan(collab), np.nanmin(collab) - 1 if np.isfinite(collab).any() else 0.0, collab)
-        content = self.content.score(user_id=user_id, history=history)
+        content = (self.content.score(user_id=user_id, history=history) if self.content is not None
+                   else np.zeros(len(self.items), np.float32))
         return np.stack([normalise_scores(content, method), normalise_scores(collab, method),
                          normalise_scores(self.popularity, method)])
 
@@ -192,7 +212,7 @@ class HybridScorer:
         contributions = {name: float(weights[i] * parts[i, row]) for i, name in enumerate(COMPONENTS)}
         driver = max(COMPONENTS, key=lambda name: (contributions[name], -COMPONENTS.index(name)))
         liked = _liked(history)
-        if driver == CONTENT and liked:
+        if driver == CONTENT and liked and self.content is not None:
             best = self.content.index.most_similar_in(movie_id, liked)
             if best is not None:
                 return Explanation(CONTENT, f"similar to {self._title(best[0])}, which you loved", contributions)
@@ -317,6 +337,7 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = 4.0) 
 def tune_on_validation(ratings: pd.DataFrame, index: ContentIndex, collaborative_factory: Callable[[], object], *,
                        ks: Sequence[int] = (5, 10, 20), seed: int = 42, validation_seed: int = 7,
                        grid: Sequence[Sequence[float]] | None = None, k: int = 10,
+                       normalisations: Sequence[str] = (RANK, ZSCORE),
                        progress: Callable[[str], None] | None = None) -> tuple[HybridWeights, list[dict]]:
     """Tune the new-user weights on a cold-start protocol that never sees the test users.
 
@@ -336,7 +357,8 @@ def tune_on_validation(ratings: pd.DataFrame, index: ContentIndex, collaborative
     if progress:
         progress(f"validation: {len(inner.train):,} fitting ratings, {len(inner.cold_users)} cold users, "
                  f"{len(cases)} cases over k={list(ks)}")
-    best, method, results = tune_weights(scorer, cases, grid=grid, k=k, progress=progress)
+    best, method, results = tune_weights(scorer, cases, grid=grid, normalisations=normalisations, k=k,
+                                         progress=progress)
     return tuned(HybridWeights(), best, method), results
 
 

@@ -26,13 +26,24 @@ def engine_settings(settings, tmp_path):
     recommender.reset_engine()
 
 
-def save_model(settings, seed=0, fingerprint=None, source=recommender.SOURCE_COMMAND):
+def save_model(settings, seed=0, fingerprint=None, source=recommender.SOURCE_COMMAND, extras=None):
     config = NCFConfig(embedding_dim=4, layers=(8, 4), seed=seed)
     weights = random_weights(30, N_MOVIES, config, np.random.default_rng(seed), scale=0.5)
     fingerprint = fingerprint or artifacts.data_fingerprint([settings.MOVIELENS_DIR / "ratings.csv"])
     return artifacts.save_artifact(
         settings.MODEL_DIR, config=config, users=Vocabulary(range(1, 31)), items=Vocabulary(range(1, N_MOVIES + 1)),
-        weights=weights, metadata={"data_fingerprint": fingerprint, "source": source})
+        weights=weights, metadata={"data_fingerprint": fingerprint, "source": source}, extras=extras)
+
+
+def product_extras(seed=0):
+    """EASE weights over movies 1..20 and a rating count per NCF movie: movie 40 is a blockbuster
+    (10**6 ratings against 1 to 39), so its popularity z-score is sqrt(39), about 6.2."""
+    rng = np.random.default_rng(seed)
+    ease = rng.normal(size=(20, 20)).astype(np.float32)
+    np.fill_diagonal(ease, 0.0)
+    counts = np.arange(1, N_MOVIES + 1, dtype=np.int64)
+    counts[-1] = 10**6
+    return {"ease_weights": ease, "ease_movie_ids": np.arange(1, 21), "rating_counts": counts}
 
 
 @pytest.fixture
@@ -56,6 +67,7 @@ def test_without_a_model_the_fallback_answers_and_says_training(engine_settings)
 
 def test_a_matching_saved_model_is_ready(ready):
     info = recommender.model_info()
+    # An artifact without the EASE part (saved by an older version) still serves: NCF alone.
     assert info.status == "ready" and info.kind == "ncf-implicit" and info.trained_at is not None
 
 
@@ -133,7 +145,40 @@ def test_startup_trains_in_the_background_then_serves_the_model(engine_settings)
     assert recommender.model_info().status == "training"  # TensorFlow alone takes seconds to import
     assert recommender.wait_until_ready(300)
     info = recommender.model_info()
-    assert info.status == "ready" and info.kind == "ncf-implicit"
+    assert info.status == "ready" and info.kind == "ncf-implicit+ease"
     loaded = artifacts.load_current(engine_settings.MODEL_DIR)
     assert loaded.path != broken and loaded.metadata["source"] == "startup"
     assert len(recommender.recommend(ratings={1: 5.0}, n=10)) == 10
+
+
+def test_the_site_ranks_with_the_product_blend(engine_settings):
+    from ncf.baselines import EASEScorer
+    from ncf.product import PRODUCT_WEIGHTS, product_from_parts
+
+    extras = product_extras()
+    save_model(engine_settings, extras=extras)
+    assert recommender.wait_until_ready(30)
+    assert recommender.model_info().kind == "ncf-implicit+ease"
+    ratings = {1: 5.0, 2: 4.0, 3: 1.0}
+    picks = recommender.recommend(ratings=ratings, exclude=[4], n=8, diversify=False)
+    # The same blend built independently from the saved parts, with no content index.
+    ease = EASEScorer.from_weights(extras["ease_movie_ids"], extras["ease_weights"])
+    expected = product_from_parts(recommender._engine.scorer, ease=ease, content=None,
+                                  rating_counts=extras["rating_counts"])
+    scores = expected.score(user_id=None, history=ratings)
+    order = [int(m) for m in expected.items.raw(np.argsort(-scores, kind="stable")) if m not in (1, 2, 3, 4)]
+    assert [p.movie_id for p in picks] == order[:8]
+    # Three ratings is a new person: popularity weighs most, so the blockbuster leads.
+    assert PRODUCT_WEIGHTS.for_count(3)[2] >= 0.5
+    assert picks[0].movie_id == 40
+
+
+def test_a_popularity_driven_pick_says_so(engine_settings):
+    from tests.movies.conftest import make_movie
+
+    save_model(engine_settings, extras=product_extras())
+    assert recommender.wait_until_ready(30)
+    make_movie(1, "Heat", genres=["Crime", "Drama"])
+    make_movie(40, "Top Movie", genres=["Comedy", "Drama"])
+    picks = recommender.recommend(ratings={1: 2.0}, n=1, diversify=False)
+    assert [(p.movie_id, p.reason) for p in picks] == [(40, "popular with people who like Drama")]

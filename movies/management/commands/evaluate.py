@@ -3,6 +3,7 @@
     python manage.py evaluate                                   # both protocols, every available model
     python manage.py evaluate --protocol warm --models popularity,ease,ncf --epochs 5
     python manage.py evaluate --data data/movielens/ml-latest-small --seed 7 --output /tmp/eval.json
+    python manage.py evaluate --tune-product                    # tune the site ranker's weights first
 
 Prints the protocol, one line per fitted model, then one table (rows: model x protocol x k x
 list; columns: RMSE, MAE, Precision/Recall/NDCG/MRR/HitRate@10, coverage@10, genre NDCG@10),
@@ -18,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ncf"]
+DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ncf", "product"]
 
 
 def _model_list(value: str, known) -> list[str]:
@@ -66,6 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--ks", type=str, default="5,10,20", help="Ratings each cold user reveals.")
         parser.add_argument("--epochs", type=int, help="Epochs for the neural models (default: their config).")
         parser.add_argument("--output", type=Path, help="JSON file (default: DATA_DIR/evaluation.json).")
+        parser.add_argument("--tune-product", action="store_true",
+                            help="Before evaluating, tune the product's weights on validation people "
+                                 "(never the test users) and evaluate 'product' with them.")
 
     def handle(self, *args, verbosity=1, **options):
         from ncf import datasets
@@ -83,11 +87,25 @@ class Command(BaseCommand):
         except (datasets.DatasetError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         protocols = ["warm", "cold"] if options["protocol"] == "both" else [options["protocol"]]
-        run_options = {"epochs": options["epochs"], "ncf_config": self._site_config()}
+        run_options = {"epochs": options["epochs"], "ncf_config": self._site_config(),
+                       "content_index": self._content_index()}
 
         def progress(line: str) -> None:
             if verbosity >= 1:
                 self.stdout.write(line)
+
+        if "product" in models:
+            progress("product: content part "
+                     + ("on" if run_options["content_index"] is not None else "off (run build_content to add it)"))
+        if options["tune_product"]:
+            from ncf.evaluation import _ncf
+            from ncf.product import tune_product
+
+            ncf_options = {**run_options, "seed": options["seed"]}
+            weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
+                                             seed=options["seed"], progress=progress)
+            progress(f"tuned product weights: new {weights.new}, regular {weights.regular} ({weights.normalise})")
+            run_options["product_weights"] = weights
 
         try:
             report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks,
@@ -95,6 +113,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"Cannot evaluate on {data}: {exc}") from None
         report.settings["data"] = str(data)
+        report.settings["options"].pop("content_index", None)
+        tuned = report.settings["options"].pop("product_weights", None)
+        if tuned is not None:
+            report.settings["product_weights"] = {"new": tuned.new, "regular": tuned.regular}
         config = report.settings["options"].pop("ncf_config", None)
         if config is not None and any(name.startswith("ncf") for name in models):
             report.settings["ncf_config"] = config.to_dict()  # what "ncf" meant in this run
@@ -109,6 +131,16 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(f"Saved {output}"))
+
+    @staticmethod
+    def _content_index():
+        """The built content index (``build_content``), or None: the product then runs without it."""
+        try:
+            from movies.content import content_index
+
+            return content_index()
+        except Exception:  # no index is a valid state, never a failed evaluation
+            return None
 
     @staticmethod
     def _site_config():
