@@ -54,13 +54,24 @@ def ncf_loss_factory(rating_loss_weight: float = 0.5):
     """Loss for targets ``[rank_label, rank_weight, stars, star_weight]`` (see ncf.sampling)."""
 
     def ncf_loss(y_true, y_pred):
-        label, rank_w, stars, star_w = (y_true[:, k] for k in range(4))
-        prob = ops.clip(y_pred[:, OUTPUT_RANK], _EPS, 1.0 - _EPS)
-        bce = -(label * ops.log(prob) + (1.0 - label) * ops.log(1.0 - prob))
-        sq = ops.square(y_pred[:, OUTPUT_STARS] - stars)
-        return ops.mean(rank_w * bce) + rating_loss_weight * ops.mean(star_w * sq)
+        ranking, stars = _loss_terms(y_true, y_pred)
+        return ops.mean(ranking) + rating_loss_weight * ops.mean(stars)
 
     return ncf_loss
+
+
+def _loss_terms(y_true, y_pred):
+    """Per row: the weighted BCE of the ranking head and the weighted squared star error."""
+    label, rank_w, stars, star_w = (y_true[:, k] for k in range(4))
+    prob = ops.clip(y_pred[:, OUTPUT_RANK], _EPS, 1.0 - _EPS)
+    bce = -(label * ops.log(prob) + (1.0 - label) * ops.log(1.0 - prob))
+    return rank_w * bce, star_w * ops.square(y_pred[:, OUTPUT_STARS] - stars)
+
+
+def ncf_example_losses(y_true, y_pred, rating_loss_weight: float = 0.5):
+    """The loss of each row; their mean over a batch is ``ncf_loss_factory(...)``'s value."""
+    ranking, stars = _loss_terms(y_true, y_pred)
+    return ranking + rating_loss_weight * stars
 
 
 def _embedding(n: int, dim: int, name: str, l2: float, zeros: bool = False):

@@ -3,11 +3,17 @@
 The validation split is carved from the training ratings passed in (never any test data); the
 best epoch's weights by validation loss are kept. Same seed and same data give the same weights:
 Python, NumPy and TensorFlow are seeded and TensorFlow runs deterministic ops.
+
+``strategy`` picks the ``tf.distribute`` strategy (see ``ncf.distribute``): ``default`` trains
+with ``Model.fit`` on one device; ``mirrored`` and ``multiworker`` with the same examples and a
+custom synchronous step over all replicas. ``config.batch_size`` is the global batch: with N
+replicas each takes about batch_size / N rows of every step.
 """
 from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .config import MODE_REGRESSION, NCFConfig
+from .distribute import STRATEGY_DEFAULT, DistributedTrainer, check_strategy, make_strategy
 from .sampling import build_examples, popularity_probs, rated_pair_keys
 from .vocabulary import Vocabulary
 
@@ -39,6 +46,8 @@ class TrainResult:
     history: list[EpochReport] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    strategy: str = STRATEGY_DEFAULT
+    replicas: int = 1  # devices the global batch was split over, on all machines
 
 
 def make_deterministic(seed: int) -> None:
@@ -57,8 +66,7 @@ def split_validation(n: int, fraction: float, rng: np.random.Generator) -> tuple
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def _val_metrics(model, val, config: NCFConfig) -> tuple[float, float]:
-    pred = model.predict([val.users, val.items], batch_size=8192, verbose=0)
+def _val_metrics(pred: np.ndarray, val, config: NCFConfig) -> tuple[float, float]:
     prob = np.clip(pred[:, 0], 1e-7, 1 - 1e-7)
     bce = -(val.rank_label * np.log(prob) + (1 - val.rank_label) * np.log(1 - prob))
     sq = np.square(pred[:, 1] - val.rating)
@@ -71,6 +79,7 @@ def _val_metrics(model, val, config: NCFConfig) -> tuple[float, float]:
 def train(
     ratings: pd.DataFrame, config: NCFConfig, *,
     progress: Callable[[EpochReport], None] | None = None,
+    strategy: str = STRATEGY_DEFAULT,
 ) -> TrainResult:
     """Train NeuMF on ``ratings`` (columns user_id, movie_id, rating[, timestamp]).
 
@@ -78,12 +87,17 @@ def train(
         ratings: the training ratings.
         config: hyper-parameters (mode, sizes, epochs, seed...).
         progress: called after every epoch with its report.
+        strategy: ``default``, ``mirrored`` or ``multiworker`` (``ncf.distribute``); how the
+            model is trained, not what it is, so it is not part of ``config``.
     Returns:
         TrainResult with the vocabularies and the best epoch's weights as NumPy arrays.
     """
     if len(ratings) == 0:
         raise ValueError("cannot train on an empty ratings frame")
+    check_strategy(strategy)
     started = time.perf_counter()
+    # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything: create it first.
+    distribution = make_strategy(strategy)
     make_deterministic(config.seed)
     import keras
 
@@ -105,20 +119,39 @@ def train(
                               rated_keys=keys, item_probs=probs)
 
     val = examples(val_rows) if len(val_rows) else None
-    model = build_model(len(users), n_items, config)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=ncf_loss_factory(config.rating_loss_weight))
+    with distribution.scope():
+        model = build_model(len(users), n_items, config)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss=ncf_loss_factory(config.rating_loss_weight))
+    trainer = None
+    if strategy != STRATEGY_DEFAULT:
+        trainer = DistributedTrainer(model, distribution, config.rating_loss_weight)
+        # Each worker samples its own copy of every epoch; they must be the same copy.
+        checksum = 0
+        for array in (u, i, r):
+            checksum = zlib.crc32(np.ascontiguousarray(array), checksum)
+        trainer.check_same_work(len(r), len(users), n_items, checksum, int(config.training_hash(), 16))
 
-    result = TrainResult(config=config, users=users, items=items, weights={})
+    result = TrainResult(config=config, users=users, items=items, weights={}, strategy=strategy,
+                         replicas=distribution.num_replicas_in_sync)
     best, best_weights, waited = float("inf"), None, 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         data = examples(fit_rows)
         data = data.take(rng.permutation(len(data)))
-        hist = model.fit([data.users, data.items], data.targets(), batch_size=config.batch_size,
-                         epochs=1, shuffle=False, verbose=0)
-        loss = float(hist.history["loss"][-1])
-        val_loss, val_rmse = _val_metrics(model, val, config) if val is not None else (loss, float("nan"))
+        if trainer is None:
+            hist = model.fit([data.users, data.items], data.targets(), batch_size=config.batch_size,
+                             epochs=1, shuffle=False, verbose=0)
+            loss = float(hist.history["loss"][-1])
+        else:
+            loss = trainer.fit_epoch(data.users, data.items, data.targets(), config.batch_size)
+        val_loss, val_rmse = loss, float("nan")
+        if val is not None:
+            pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
+                    else trainer.predict(val.users, val.items))
+            val_loss, val_rmse = _val_metrics(pred, val, config)
+        if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch
+            val_loss, val_rmse = trainer.agree(val_loss, val_rmse)
         report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0)
         result.history.append(report)
         if progress:

@@ -1,4 +1,7 @@
 """Fixtures of the NCF engine tests: a tiny ratings frame with obvious structure, tiny configs."""
+import socket
+from contextlib import ExitStack
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +45,15 @@ def write_structured_dataset(directory, seed: int = 0):
                            "genres": ["Drama" if k <= N_MOVIES // 2 else "Comedy" for k in range(1, N_MOVIES + 1)]})
     movies.to_csv(directory / "movies.csv", index=False)
     return directory
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on 127.0.0.1 (for TF_CONFIG clusters on loopback)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in sockets:  # held open together, so no port comes back twice
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 @pytest.fixture(scope="session")
