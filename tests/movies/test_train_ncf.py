@@ -1,9 +1,19 @@
-"""manage.py train_ncf: progress per epoch, a loadable artifact, clear errors."""
+"""manage.py train_ncf: progress per epoch, a loadable artifact, clear errors, --strategy."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from ncf import artifacts
-from tests.ncf.conftest import write_structured_dataset
+from tests.ncf.conftest import free_ports, write_structured_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["--epochs", "2", "--embedding-dim", "8", "--layers", "16,8", "--batch-size", "64", "--seed", "3"]
 
 
 @pytest.mark.slow
@@ -35,3 +45,88 @@ def test_bad_options_are_refused(tmp_path, args, message):
 def test_missing_data_is_refused(tmp_path):
     with pytest.raises(CommandError, match="not a MovieLens dataset"):
         call_command("train_ncf", "--data", str(tmp_path / "nowhere"), "--output", str(tmp_path / "m"))
+
+
+def test_an_unknown_strategy_is_refused_with_the_choices(tmp_path):
+    data = write_structured_dataset(tmp_path / "ml")
+    with pytest.raises(CommandError, match=r"invalid choice: 'horovod' \(choose from .*default.*mirrored.*multiworker"):
+        call_command("train_ncf", "--strategy", "horovod", "--data", str(data), "--output", str(tmp_path / "m"))
+    with pytest.raises(CommandError, match="strategy must be one of default, mirrored, multiworker, not 'horovod'"):
+        call_command("train_ncf", strategy="horovod", data=data, output=tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("tf_config, reason", [
+    ('{"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": "worker"', "not JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": "worker", "index": 1}}',
+     "task worker 1 is not in the cluster"),
+])
+def test_multiworker_with_a_malformed_tf_config_is_refused_and_writes_nothing(tmp_path, monkeypatch, tf_config,
+                                                                            reason):
+    data = write_structured_dataset(tmp_path / "ml")
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(CommandError, match=f"TF_CONFIG is not a valid cluster description: {reason}"):
+        call_command("train_ncf", "--strategy", "multiworker", "--data", str(data), "--output", str(tmp_path / "m"))
+    assert not (tmp_path / "m").exists()  # not even the lock file
+
+
+@pytest.mark.slow
+def test_mirrored_saves_the_model_default_saves_under_the_same_settings_hash(tmp_path, capsys):
+    """The strategy is how the model was trained, not what it is: same settings hash, same weights."""
+    data = write_structured_dataset(tmp_path / "ml")
+    call_command("train_ncf", *TINY, "--data", str(data), "--output", str(tmp_path / "default"))
+    call_command("train_ncf", *TINY, "--strategy", "mirrored", "--data", str(data),
+                 "--output", str(tmp_path / "mirrored"))
+    assert "strategy mirrored)" in capsys.readouterr().out
+    default, mirrored = artifacts.load_current(tmp_path / "default"), artifacts.load_current(tmp_path / "mirrored")
+    assert mirrored.metadata["settings_hash"] == default.metadata["settings_hash"] == default.config.training_hash()
+    for name, array in default.weights.items():
+        np.testing.assert_allclose(mirrored.weights[name], array, rtol=0, atol=1e-6, err_msg=name)
+
+
+def _train_ncf_process(tf_config: dict, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.test", "PYTHONPATH": str(REPO),
+           "TF_CONFIG": json.dumps(tf_config)}
+    return subprocess.Popen([sys.executable, "manage.py", "train_ncf", "--strategy", "multiworker", *TINY, *args],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _epoch_losses(out: str) -> list[str]:
+    """The epoch lines without their seconds."""
+    return [line.rsplit("  ", 1)[0] for line in out.splitlines() if line.startswith("epoch")]
+
+
+def _finish(process: subprocess.Popen) -> str:
+    try:
+        out, err = process.communicate(timeout=180)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_multiworker_with_one_worker_saves_a_loadable_model(tmp_path):
+    data = write_structured_dataset(tmp_path / "ml")
+    cluster = {"cluster": {"worker": [f"127.0.0.1:{free_ports(1)[0]}"]}, "task": {"type": "worker", "index": 0}}
+    out = _finish(_train_ncf_process(cluster, "--data", str(data), "--output", str(tmp_path / "models")))
+    assert "strategy multiworker)" in out and "Saved " in out
+    loaded = artifacts.load_current(tmp_path / "models")
+    assert loaded.config.embedding_dim == 8 and loaded.metadata["source"] == "train_ncf"
+    assert len(loaded.metadata["history"]) == 2
+    assert all(np.isfinite(epoch["loss"]) for epoch in loaded.metadata["history"])
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_train_together_and_only_the_chief_saves(tmp_path):
+    """Keras' fit fails on two workers (keras#20585); the custom step must not, and both end alike."""
+    data = write_structured_dataset(tmp_path / "ml")
+    hosts = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    workers = [_train_ncf_process({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": k}},
+                                  "--data", str(data), "--output", str(tmp_path / f"models-{k}")) for k in (0, 1)]
+    chief, other = (_finish(process) for process in workers)
+    assert "Saved " in chief
+    assert "worker 1 done (2 epochs over 2 replicas" in other and "writes nothing" in other
+    assert not (tmp_path / "models-1").exists()
+    assert _epoch_losses(chief) == _epoch_losses(other) and len(_epoch_losses(chief)) == 2  # to 4 decimals
+    assert artifacts.load_current(tmp_path / "models-0").metadata["history"][0]["loss"] > 0

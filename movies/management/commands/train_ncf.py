@@ -3,12 +3,20 @@
     python manage.py train_ncf                              # settings' data, mode, epochs, seed
     python manage.py train_ncf --epochs 10 --embedding-dim 32 --layers 64,32,16 \\
         --mode hard-negatives --seed 7 --data data/movielens/ml-latest-small --output data/models
+    python manage.py train_ncf --strategy mirrored           # every GPU of this machine
+    TF_CONFIG='{"cluster": {"worker": ["hostA:12345", "hostB:12345"]}, "task": {"type": "worker", "index": 0}}' \\
+        python manage.py train_ncf --strategy multiworker    # on every machine, each with its own index
 
 Prints one line per epoch (loss, validation loss, validation RMSE, seconds) and a summary.
 The artifact is written atomically into the model directory (``--output``, default
 ``settings.MODEL_DIR``) and made current; running web workers notice it and reload within
 ``RECOMMENDER_RELOAD_SECONDS``. The site uses a model trained here whatever its options, as
 long as it was trained on the same ratings file with the same code version.
+
+``--strategy`` picks TensorFlow's distribution (``ncf.distribute``); ``--batch-size`` is the
+global batch, split over the replicas. With ``multiworker`` every machine in ``TF_CONFIG`` runs
+this command; only the chief (task ``chief``, or worker 0) takes the lock and writes the model,
+the other workers train their share and write nothing (see docs/production.md).
 """
 from pathlib import Path
 
@@ -16,6 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from movies.recommender import SOURCE_COMMAND, engine_config, train_and_save
+from ncf.distribute import STRATEGIES, STRATEGY_DEFAULT, STRATEGY_MULTIWORKER
 
 
 def _layers(value: str) -> tuple[int, ...]:
@@ -42,11 +51,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, help="Random seed (default: RECOMMENDER_SEED).")
         parser.add_argument("--data", type=Path, help="MovieLens directory (default: MOVIELENS_DIR).")
         parser.add_argument("--output", type=Path, help="Model directory (default: MODEL_DIR).")
+        parser.add_argument("--strategy", choices=STRATEGIES, default=STRATEGY_DEFAULT,
+                            help="tf.distribute strategy: default (one device), mirrored (every GPU of this "
+                                 "machine), multiworker (the machines in TF_CONFIG). Default: default.")
 
     def handle(self, *args, verbosity=1, **options):
-        from ncf import artifacts, datasets
+        from ncf import artifacts, datasets, distribute
         from ncf.config import NCFConfig
 
+        strategy = options["strategy"]
+        try:  # before anything is written: a bad cluster description must not leave a lock file
+            distribute.check_strategy(strategy)
+            tf_config = distribute.read_tf_config() if strategy == STRATEGY_MULTIWORKER else None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         data = options["data"] or settings.MOVIELENS_DIR
         output = options["output"] or settings.MODEL_DIR
         try:
@@ -67,17 +85,22 @@ class Command(BaseCommand):
 
         if verbosity >= 1:
             self.stdout.write(f"Training NeuMF on {data} (mode {config.mode}, d={config.embedding_dim}, "
-                              f"layers {list(config.layers)}, up to {config.epochs} epochs, seed {config.seed})")
+                              f"layers {list(config.layers)}, up to {config.epochs} epochs, seed {config.seed}, "
+                              f"strategy {strategy})")
 
         def progress(report):
             if verbosity >= 1:
                 self.stdout.write(f"epoch {report.epoch:3d}  loss {report.loss:.4f}  val_loss {report.val_loss:.4f}"
                                   f"  val_rmse {report.val_rmse:.4f}  {report.seconds:.1f}s")
 
+        if not distribute.is_chief(tf_config):
+            self._train_as_worker(data, config, strategy, tf_config["task"], progress, verbosity)
+            return
         try:
             with artifacts.training_lock(output):
-                path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress)
-        except (datasets.DatasetError, ValueError, OSError) as exc:
+                path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress,
+                                      strategy=strategy)
+        except (datasets.DatasetError, ValueError, OSError, distribute.StrategyError) as exc:
             raise CommandError(f"Training failed: {exc}") from None
         meta = artifacts.read_metadata(path)
         if verbosity >= 1:
@@ -88,3 +111,17 @@ class Command(BaseCommand):
             if best:
                 summary += f" (val_loss {best['val_loss']:.4f}, val_rmse {best['val_rmse']:.4f})"
             self.stdout.write(self.style.SUCCESS(summary))
+
+    def _train_as_worker(self, data, config, strategy, task, progress, verbosity):
+        """A worker other than the chief trains its share of every step and writes nothing."""
+        from ncf import datasets, distribute
+        from ncf.training import train
+
+        try:
+            result = train(datasets.load_ratings(data), config, progress=progress, strategy=strategy)
+        except (datasets.DatasetError, ValueError, OSError, distribute.StrategyError) as exc:
+            raise CommandError(f"Training failed: {exc}") from None
+        if verbosity >= 1:
+            self.stdout.write(self.style.SUCCESS(
+                f"{task['type']} {task['index']} done ({len(result.history)} epochs over {result.replicas} replicas, "
+                f"best epoch {result.best_epoch}); the chief saves the model, this worker writes nothing"))
