@@ -19,7 +19,12 @@ data: install
 	$(PY) manage.py fetch_movielens --if-missing
 	$(PY) manage.py import_movielens
 
+# The content index (sentence embeddings, about 1.5 min the first time, seconds afterwards) is
+# built beside the running site, which picks it up when it is ready.
 run: data
+	@mkdir -p "$${DATA_DIR:-data}"
+	@echo "Building the content index in the background (log: $${DATA_DIR:-data}/build_content.log)"
+	$(PY) manage.py build_content > "$${DATA_DIR:-data}/build_content.log" 2>&1 &
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # Production: gunicorn with prod settings (needs DJANGO_SECRET_KEY; see docs/production.md).

@@ -9,7 +9,9 @@ Measures:
   (interpreter start, imports, checksum + load, first fold-in and scoring);
 * fold-in + scoring the whole catalog + top-30 selection for a person with 20 ratings, p50/p99
   over 300 people, with the trained model (ml-latest-small, 9.7k movies) and with random
-  weights at ml-25m catalog size (62,423 movies), for the ``fit`` and ``average`` fold-ins.
+  weights at ml-25m catalog size (62,423 movies), for the ``fit`` and ``average`` fold-ins;
+* the same for the site's product ranker (NCF + EASE + popularity, + content when
+  ``--content-dir`` holds a built index), next to the NCF alone measured in the same run.
 
 NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
 threads only add contention at these sizes.
@@ -110,6 +112,24 @@ def bench_latency(net: NumpyNeuMF, label: str, histories: list[tuple[np.ndarray,
             f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
 
 
+def bench_product(product, label: str, histories: list[dict[int, float]]) -> None:
+    """The site's ranking path: all parts scored and z-scored, rated movies dropped, top 30."""
+    ncf = product.collaborative.components[0][0]
+    for name, score in (("NCF alone (fit fold-in)", ncf.score), ("product ranker", product.score)):
+        times = []
+        for history in histories:
+            started = time.perf_counter()
+            scores = np.asarray(score(user_id=None, history=history), dtype=np.float64)
+            rows = product.items.indices(list(history))
+            scores[rows[rows >= 0]] = -np.inf
+            pool = np.argpartition(-scores, 30)[:30]
+            pool = pool[np.argsort(-scores[pool])]
+            times.append(time.perf_counter() - started)
+        ms = np.array(times) * 1000
+        row(f"{name}: score + top-30, 20 ratings, {label}",
+            f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
+
+
 def histories_from(frame, net_items, rng, count=300):
     out = []
     users = frame.user_id.unique()
@@ -127,6 +147,8 @@ def main() -> None:
         "MOVIELENS_DIR", REPO.parent / "shared" / "data" / "ml-latest-small")))
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--model-dir", type=Path, help="Use the model saved here instead of training one.")
+    ap.add_argument("--content-dir", type=Path, default=REPO / "data" / "cache" / "content",
+                    help="A built content index for the product ranker (default: %(default)s).")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"NeuMF engine benchmark on {args.data} ({os.cpu_count()} CPUs)")
@@ -144,10 +166,39 @@ def main() -> None:
     bench_latency(net, f"{net.n_items:,} movies (trained)", histories_from(frame, artifact.items, rng))
 
     config = NCFConfig()
-    big = NumpyNeuMF(random_weights(162_541, 62_423, config, rng), config)
+    big_weights = random_weights(162_541, 62_423, config, rng)
+    big = NumpyNeuMF(big_weights, config)
     big_histories = [(rng.choice(62_423, 20, replace=False), rng.choice(np.arange(1, 11) / 2, 20).astype(np.float32))
                      for _ in range(300)]
     bench_latency(big, "62,423 movies (random weights)", big_histories)
+
+    from ncf.baselines import EASEScorer
+    from ncf.content import ContentConfig, ContentIndex
+    from ncf.product import product_ease, product_from_parts, rating_counts
+    from ncf.scorer import NCFScorer
+    from ncf.vocabulary import Vocabulary
+
+    ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+    started = time.perf_counter()
+    ease = product_ease().fit(frame)
+    row(f"product: EASE fit over {len(ease.items):,} movies", f"{time.perf_counter() - started:.1f} s")
+    try:
+        content = ContentIndex.load(args.content_dir, ContentConfig())
+    except Exception:  # no index built: the product runs without its content part
+        content = None
+    product = product_from_parts(ncf, ease=ease, content=content, rating_counts=rating_counts(frame, ncf.items))
+    histories = [dict(zip(ncf.items.raw(items).tolist(), stars.tolist())) for items, stars in
+                 histories_from(frame, artifact.items, rng, count=200)]
+    bench_product(product, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
+
+    big_ncf = NCFScorer.from_parts(config, Vocabulary(np.arange(1, 162_542)), Vocabulary(np.arange(1, 62_424)),
+                                   big_weights)
+    big_ease = EASEScorer.from_weights(np.arange(1, 10_001), rng.normal(size=(10_000, 10_000)).astype(np.float32))
+    big_product = product_from_parts(big_ncf, ease=big_ease, content=None,
+                                     rating_counts=rng.integers(0, 50_000, size=62_423))
+    big_histories = [dict(zip((rng.choice(62_423, 20, replace=False) + 1).tolist(),
+                              rng.choice(np.arange(1, 11) / 2, 20).tolist())) for _ in range(200)]
+    bench_product(big_product, "62,423 movies, EASE over 10,000, content off", big_histories)
 
     print("\n| measure | median |\n|---|---|")
     for name, value in ROWS:
