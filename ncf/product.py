@@ -23,6 +23,7 @@ the content part and popularity still rank every movie.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ import pandas as pd
 from .baselines import EASEScorer
 from .blend import BlendScorer
 from .content import ContentIndex
-from .hybrid import ZSCORE, HybridScorer, HybridWeights, tune_on_validation, tune_regular_on_validation
+from .hybrid import ZSCORE, HybridScorer, HybridWeights, TuningCase, cold_cases, tune_weights, warm_cases
 from .vocabulary import Vocabulary
 
 EASE_L2 = 500.0
@@ -39,7 +40,7 @@ EASE_MIN_RATINGS = 2
 EASE_WEIGHT = 1.0  # EASE's weight inside the collaborative part, against the NCF's 1.0
 
 #: (content, collaborative, popularity); tuned by tune_product (docs/evaluation.md).
-PRODUCT_WEIGHTS = HybridWeights(new=(0.1, 0.1, 0.8), regular=(0.5, 0.3, 0.2), new_until=20, regular_from=100,
+PRODUCT_WEIGHTS = HybridWeights(new=(0.1, 0.1, 0.8), regular=(0.5, 0.3, 0.2), new_until=5, regular_from=30,
                                 normalise=ZSCORE)
 
 
@@ -81,25 +82,98 @@ def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
     return counts.reindex(items.ids).fillna(0).to_numpy(np.int64)
 
 
+#: (new_until, regular_from) pairs tried by tune_product.
+SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
+
+
+@dataclass
+class _Prepared:
+    """One validation person's normalised components, ready for any weight schedule."""
+
+    components: np.ndarray
+    seen: np.ndarray
+    relevant: set
+    n_ratings: int
+
+
+def _prepare(scorer: HybridScorer, cases: Sequence[TuningCase]) -> list[_Prepared]:
+    known = set(scorer.items.ids.tolist())
+    out = []
+    for case in cases:
+        # As in the harness: only movies someone rated in training can be found.
+        relevant = (case.relevant & known) - set(case.history)
+        if not relevant:
+            continue
+        seen = scorer.items.indices(list(case.history))
+        out.append(_Prepared(scorer.components(user_id=case.user_id, history=case.history), seen[seen >= 0],
+                             relevant, len(case.history)))
+    return out
+
+
+def schedule_ndcg(weights: HybridWeights, items: Vocabulary, prepared: Sequence[_Prepared], k: int = 10) -> float:
+    """Mean NDCG@k when each person's parts are mixed by ``weights.for_count(their ratings)``."""
+    from .metrics import ndcg_at_k
+
+    values = []
+    for person in prepared:
+        mix = weights.for_count(person.n_ratings).astype(np.float32)[:, None]
+        scores = (mix * person.components).sum(axis=0)
+        scores[person.seen] = -np.inf
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((top, -scores[top]))]
+        values.append(ndcg_at_k(items.ids[top].tolist(), person.relevant, k))
+    return float(np.mean(values)) if values else 0.0
+
+
 def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory: Callable[[], object], *,
-                 seed: int = 42, grid: Sequence[Sequence[float]] | None = None,
+                 seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
+                 grid: Sequence[Sequence[float]] | None = None,
+                 schedule_grid: Sequence[tuple[int, int]] = SCHEDULE_GRID, min_regular_ratings: int = 100,
                  progress: Callable[[str], None] | None = None) -> tuple[HybridWeights, dict]:
-    """Tune both weight triples on validation people (see :mod:`ncf.hybrid`'s tuners): the
-    ``new`` triple on a cold-start protocol over users outside the evaluation's cold test
-    users, the ``regular`` one on the warm protocol's training part.
+    """Tune the product's weights on validation people only, never the evaluation's test users.
+
+    * cold validation: the harness's cold split (``seed``) is removed first, then 20% of the
+      remaining users (``validation_seed``) are made cold and reveal their first k ratings;
+    * warm validation: each user's last 20% of the warm protocol's *training* ratings (by time)
+      are held out.
+
+    Steps: the ``new`` triple on cold validation; the ``regular`` triple on warm validation
+    people with at least ``min_regular_ratings`` ratings; then the schedule's breakpoints
+    (``new_until``, ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold
+    validation NDCG@10 over everybody.
 
     Returns:
-        the tuned :class:`HybridWeights` and ``{"new": results, "regular": results}``.
+        the tuned :class:`HybridWeights` and ``{"new", "regular", "schedule"}`` grid results.
     """
-    def factory():
-        return collaborative_blend(ncf_factory(), product_ease())
+    from .splits import cold_split, validation_split, warm_split
 
-    # One normalisation for both triples, so the schedule can move between them.
-    new_weights, new_results = tune_on_validation(ratings, index, factory, seed=seed, grid=grid,
-                                                  normalisations=(ZSCORE,), progress=progress)
-    regular, _method, regular_results = tune_regular_on_validation(ratings, index, factory, grid=grid,
-                                                                   progress=progress)
-    weights = HybridWeights(new=new_weights.new, regular=tuple(float(w) for w in regular),
-                            new_until=PRODUCT_WEIGHTS.new_until, regular_from=PRODUCT_WEIGHTS.regular_from,
-                            normalise=new_weights.normalise)
-    return weights, {"new": new_results, "regular": regular_results}
+    say = progress or (lambda _line: None)
+    outer = cold_split(ratings, seed=seed)
+    inner_cold = cold_split(outer.train, seed=validation_seed)
+    cold_scorer = product_scorer(ncf_factory(), index).fit(inner_cold.train)
+    cold = [case for reveal in ks for case in cold_cases(inner_cold.cold_ratings, reveal)]
+    say(f"cold validation: {len(inner_cold.train):,} fitting ratings, {len(inner_cold.cold_users)} users, "
+        f"{len(cold)} cases over k={list(ks)}")
+    new, _method, new_results = tune_weights(cold_scorer, cold, grid=grid, normalisations=(ZSCORE,), progress=say)
+
+    inner_warm = validation_split(warm_split(ratings).train, by="time")
+    warm_scorer = product_scorer(ncf_factory(), index).fit(inner_warm.train)
+    warm = warm_cases(inner_warm.train, inner_warm.test)
+    regular_people = [case for case in warm if len(case.history) >= min_regular_ratings]
+    say(f"warm validation: {len(warm)} people, {len(regular_people)} with >= {min_regular_ratings} ratings")
+    regular, _method, regular_results = tune_weights(warm_scorer, regular_people, grid=grid,
+                                                     normalisations=(ZSCORE,), progress=say)
+
+    base = HybridWeights(new=tuple(float(w) for w in new), regular=tuple(float(w) for w in regular), normalise=ZSCORE)
+    warm_prepared, cold_prepared = _prepare(warm_scorer, warm), _prepare(cold_scorer, cold)
+    schedule_results = []
+    for new_until, regular_from in schedule_grid:
+        candidate = replace(base, new_until=int(new_until), regular_from=int(regular_from))
+        schedule_results.append({"new_until": int(new_until), "regular_from": int(regular_from),
+                                 "warm": schedule_ndcg(candidate, warm_scorer.items, warm_prepared),
+                                 "cold": schedule_ndcg(candidate, cold_scorer.items, cold_prepared)})
+    best = max(schedule_results, key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"], -r["regular_from"]))
+    say(f"schedule: new up to {best['new_until']} ratings, regular from {best['regular_from']}: "
+        f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}")
+    weights = replace(base, new_until=best["new_until"], regular_from=best["regular_from"])
+    return weights, {"new": new_results, "regular": regular_results, "schedule": schedule_results}

@@ -114,11 +114,30 @@ def test_fitting_the_product_equals_loading_its_saved_parts(structured_frame):
 
 
 @pytest.mark.slow
-def test_tune_product_picks_weights_from_the_grid(structured_frame):
+def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame):
     grid = [(0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.5, 0.5)]
-    weights, results = tune_product(structured_frame, None, lambda: NCFScorer(tiny_config(epochs=2)), grid=grid)
-    assert isinstance(weights, HybridWeights)
-    assert weights.new in grid and weights.regular in grid and weights.normalise == "zscore"
+    schedule = [(5, 10), (10, 20)]
+    weights, results = tune_product(structured_frame, None, lambda: NCFScorer(tiny_config(epochs=2)), grid=grid,
+                                    schedule_grid=schedule, min_regular_ratings=1)
+    assert isinstance(weights, HybridWeights) and weights.normalise == "zscore"
     assert [r["weights"] for r in results["new"]] == grid
-    best_new = max(results["new"], key=lambda r: (r["ndcg"], r["weights"]))
-    assert weights.new == best_new["weights"]
+    assert weights.new == max(results["new"], key=lambda r: (r["ndcg"], r["weights"]))["weights"]
+    assert weights.regular == max(results["regular"], key=lambda r: (r["ndcg"], r["weights"]))["weights"]
+    assert [(r["new_until"], r["regular_from"]) for r in results["schedule"]] == schedule
+    best = max(results["schedule"], key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"]))
+    assert (weights.new_until, weights.regular_from) == (best["new_until"], best["regular_from"])
+
+
+def test_schedule_ndcg_mixes_each_person_by_their_count():
+    from ncf.product import _Prepared, schedule_ndcg
+
+    items = Vocabulary([10, 20, 30])
+    # Part 0 ranks movie 10 first, part 2 ranks movie 30 first.
+    components = np.array([[1.0, 0.0, -1.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 1.0]], np.float32)
+    new_person = _Prepared(components, np.array([], np.int64), {30}, n_ratings=2)
+    regular_person = _Prepared(components, np.array([], np.int64), {10}, n_ratings=50)
+    weights = HybridWeights(new=(0.0, 0.0, 1.0), regular=(1.0, 0.0, 0.0), new_until=5, regular_from=10)
+    # Each person's relevant movie is first under their own weights: NDCG@1 = 1 for both.
+    assert schedule_ndcg(weights, items, [new_person, regular_person], k=1) == 1.0
+    swapped = HybridWeights(new=(1.0, 0.0, 0.0), regular=(0.0, 0.0, 1.0), new_until=5, regular_from=10)
+    assert schedule_ndcg(swapped, items, [new_person, regular_person], k=1) == 0.0

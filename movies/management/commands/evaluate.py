@@ -104,7 +104,8 @@ class Command(BaseCommand):
             ncf_options = {**run_options, "seed": options["seed"]}
             weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
                                              seed=options["seed"], progress=progress)
-            progress(f"tuned product weights: new {weights.new}, regular {weights.regular} ({weights.normalise})")
+            progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
+                     f"regular {weights.regular} from {weights.regular_from} ({weights.normalise})")
             run_options["product_weights"] = weights
 
         try:
@@ -116,7 +117,8 @@ class Command(BaseCommand):
         report.settings["options"].pop("content_index", None)
         tuned = report.settings["options"].pop("product_weights", None)
         if tuned is not None:
-            report.settings["product_weights"] = {"new": tuned.new, "regular": tuned.regular}
+            report.settings["product_weights"] = {"new": tuned.new, "regular": tuned.regular,
+                                                  "new_until": tuned.new_until, "regular_from": tuned.regular_from}
         config = report.settings["options"].pop("ncf_config", None)
         if config is not None and any(name.startswith("ncf") for name in models):
             report.settings["ncf_config"] = config.to_dict()  # what "ncf" meant in this run
