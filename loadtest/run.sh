@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The load test end to end, on loopback only, bounded in time:
 #   1. a throw-away data dir: SQLite database (or DATABASE_URL if set), static root, model dir;
-#   2. migrate, import ml-latest-small (MOVIELENS_DIR), collectstatic, train_ncf ($TRAIN_EPOCHS epochs);
+#   2. migrate, import ml-latest-small (MOVIELENS_DIR), collectstatic, build_content (unless
+#      BUILD_CONTENT=0), train_ncf ($TRAIN_EPOCHS epochs, with the product's EASE part);
 #   3. gunicorn with production settings on 127.0.0.1:$PORT (plain HTTP, so SSL redirect and
 #      secure cookies are off for this run only);
 #   4. a $WARMUP-second unmeasured warm-up, then loadgen.py: $USERS virtual users for $DURATION seconds, RSS of each worker from /proc;
@@ -36,6 +37,10 @@ echo "run.sh: work dir $WORK"
 "$PY" manage.py migrate --noinput --verbosity 0
 "$PY" manage.py import_movielens "$MOVIELENS_DIR"
 "$PY" manage.py collectstatic --noinput --verbosity 0
+# The content part of the ranker (BUILD_CONTENT=0 skips it: the product then runs without it).
+if [ "${BUILD_CONTENT:-1}" = 1 ]; then
+  "$PY" manage.py build_content --verbosity 0
+fi
 # The workers serve a trained model (TRAIN_EPOCHS=0 leaves it to the first worker's start-up).
 TRAIN_EPOCHS="${TRAIN_EPOCHS:-5}"
 if [ "$TRAIN_EPOCHS" -gt 0 ]; then

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -29,6 +30,14 @@ def test_train_ncf_writes_a_model_the_site_loads(tmp_path, capsys):
     assert loaded.metadata["source"] == "train_ncf"
     assert loaded.metadata["data_fingerprint"] == artifacts.data_fingerprint([data / "ratings.csv"])
     assert len(loaded.metadata["history"]) <= 2
+    # The product's other learned parts travel in the same artifact: EASE over the 40 movies
+    # (each has >= 2 ratings) and the training rating count of every movie.
+    assert "EASE over 40 movies in " in out
+    assert loaded.extras["ease_weights"].shape == (40, 40)
+    assert sorted(loaded.extras["ease_movie_ids"].tolist()) == list(range(1, 41))
+    frame = pd.read_csv(data / "ratings.csv")
+    expected = frame.groupby("movieId").size().reindex(loaded.items.ids).to_numpy()
+    assert loaded.extras["rating_counts"].tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -99,7 +99,8 @@ class Command(BaseCommand):
         try:
             with artifacts.training_lock(output):
                 path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress,
-                                      strategy=strategy)
+                                      strategy=strategy,
+                                      on_step=self.stdout.write if verbosity >= 1 else None)
         except (datasets.DatasetError, ValueError, OSError, distribute.StrategyError) as exc:
             raise CommandError(f"Training failed: {exc}") from None
         meta = artifacts.read_metadata(path)
