@@ -1,0 +1,133 @@
+"""HTTP latency of ``POST /api/recommendations`` against a real server, next to ``GET /healthz``.
+
+    .venv/bin/python bench/api_bench.py                 # ml-latest-small, 300 requests each
+    .venv/bin/python bench/api_bench.py --requests 1000 --epochs 5 --content-dir data/cache/content
+
+Builds a throw-away data directory (SQLite, ml-latest-small imported, ``train_ncf --epochs``),
+optionally copies a built content index, starts gunicorn with the production settings and one
+sync worker on 127.0.0.1, waits until the model is loaded, then times requests one after
+another (no concurrency: this is latency, the load test is ``loadtest/run.sh``). Prints a table
+of p50/p90/p99 per request kind; ``/healthz`` (a database ping) is the baseline measured in the
+same run, so the difference is the recommender's and the API's own time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def percentiles(times: list[float]) -> str:
+    ms = np.array(times) * 1000
+    return " / ".join(f"{np.percentile(ms, q):.1f}" for q in (50, 90, 99))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get(
+        "MOVIELENS_DIR", REPO.parent / "shared" / "data" / "ml-latest-small")))
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--content-dir", type=Path, default=REPO / "data" / "cache" / "content",
+                    help="A built content index to copy in (skipped when absent).")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.prod",
+           "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+           "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
+           "DATA_DIR": str(work / "data"), "MODEL_DIR": str(work / "models"), "CACHE_DIR": str(work / "cache"),
+           "DJANGO_STATIC_ROOT": str(work / "static"), "MOVIELENS_DIR": str(args.data),
+           "DATABASE_URL": f"sqlite:///{work / 'data' / 'db.sqlite3'}", "WEB_CONCURRENCY": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
+    (work / "data").mkdir(parents=True)
+    print(f"api bench: work dir {work}, {args.data}", flush=True)
+    manage(env, "migrate", "--noinput", "--verbosity", "0")
+    manage(env, "import_movielens", str(args.data), "--verbosity", "0")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    content = args.content_dir.is_dir() and any(args.content_dir.iterdir())
+    if content:
+        shutil.copytree(args.content_dir, work / "cache" / "content")
+    manage(env, "train_ncf", "--epochs", str(args.epochs), "--verbosity", "0")
+
+    server = subprocess.Popen([PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                               "recommender_site.wsgi:application"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    session = requests.Session()
+    try:
+        ratings = [{"movie_id": m, "rating": r} for m, r in
+                   [(1, 4.0), (260, 5.0), (296, 4.5), (318, 5.0), (356, 3.5), (480, 4.0), (527, 4.5), (589, 4.0),
+                    (593, 5.0), (858, 4.5), (1196, 5.0), (1198, 4.0), (2571, 5.0), (2959, 4.5), (4993, 4.0),
+                    (5952, 4.0), (7153, 4.5), (58559, 5.0), (79132, 4.5), (109487, 4.0)]]
+        deadline = time.monotonic() + 120
+        kind = None
+        while time.monotonic() < deadline:
+            try:
+                reply = session.post(f"{base}/api/recommendations", json={"ratings": ratings[:3]}, timeout=5)
+                kind = reply.json()["model"]
+                if kind["status"] == "ready":
+                    break
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        else:
+            sys.exit(f"api bench: the server did not load the model in 120 s (last: {kind})")
+        kinds = {
+            "GET /healthz (baseline)": lambda: session.get(f"{base}/healthz", timeout=10),
+            "POST /api/recommendations, 0 ratings": lambda: session.post(
+                f"{base}/api/recommendations", json={"ratings": [], "n": 10}, timeout=10),
+            "POST /api/recommendations, 20 ratings": lambda: session.post(
+                f"{base}/api/recommendations", json={"ratings": ratings, "n": 10}, timeout=10),
+            "POST /api/recommendations, 20 ratings, diversify=false": lambda: session.post(
+                f"{base}/api/recommendations", json={"ratings": ratings, "n": 10, "diversify": False}, timeout=10),
+        }
+        rows = []
+        for name, call in kinds.items():
+            for _ in range(20):  # warm-up
+                call().raise_for_status()
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                reply = call()
+                times.append(time.perf_counter() - started)
+                reply.raise_for_status()
+            rows.append((name, percentiles(times)))
+        print(f"\nmodel: {json.dumps(kind)}; content index: {'on' if content else 'off'}; "
+              f"{args.requests} sequential requests each, 1 gunicorn sync worker, {os.cpu_count()} CPUs")
+        print("\n| request | p50 / p90 / p99 (ms) |\n|---|---|")
+        for name, value in rows:
+            print(f"| {name} | {value} |")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
