@@ -45,19 +45,25 @@
     return panel ? panel.getAttribute("data-seed") || "0" : "0";
   }
 
+  // Quick ratings start overlapping refreshes whose answers can arrive out of order: only the
+  // newest request may paint the panel, so an older answer never hides a newer rating.
+  var latestRefresh = 0;
+
   function refreshRecommendations(seed) {
     var section = recsSection();
     if (!section) return Promise.resolve();
     var panel = section.querySelector(".recs");
     if (panel) panel.classList.add("is-loading");
+    var request = ++latestRefresh;
     var url = section.getAttribute("data-url") + "?seed=" + encodeURIComponent(seed == null ? currentSeed() : seed);
     return fetch(url, { headers: FETCH_HEADERS, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error("Could not refresh recommendations.");
         return response.text();
       })
-      .then(function (html) { section.innerHTML = html; })
+      .then(function (html) { if (request === latestRefresh) section.innerHTML = html; })
       .catch(function (error) {
+        if (request !== latestRefresh) return;
         if (panel) panel.classList.remove("is-loading");
         toast(error.message, true);
       });

@@ -34,6 +34,8 @@ def test_rate_skip_recommend_reload(browser, live_server, seeded_catalog, screen
         with page.expect_response(lambda response: response.url.endswith("/rate/") and response.ok):
             card.locator(f'label[for="g-{movie_id}-{value}"]').click()
         expect(card.locator(".rate-form__value")).to_have_text(f"{float(value):g} \u2605")
+    # The panel that answers the fifth rating (refreshes run after each one and may overlap).
+    expect(page.locator('#recommendations .recs[data-rated-count="5"]')).to_have_count(1)
     expect(page.locator("#recommendations [data-rec-movie-id]")).to_have_count(10)
     recommended = page.locator("#recommendations [data-rec-movie-id]").evaluate_all(
         "cards => cards.map(c => c.dataset.recMovieId)"
