@@ -96,20 +96,26 @@ def bench_startup(store: Path, runs: int = 5) -> None:
         f"{imports * 1000:.0f} / {load * 1000:.0f} / {first * 1000:.1f} ms")
 
 
+def top_pool(scores: np.ndarray, seen: np.ndarray, size: int = 30) -> np.ndarray:
+    """What the site does after scoring: drop the rated movies, keep the best ``size``, sorted."""
+    scores[seen] = -np.inf
+    pool = np.argpartition(-scores, size)[:size]
+    return pool[np.argsort(-scores[pool])]
+
+
+def latency_row(name: str, times: list[float]) -> None:
+    ms = np.array(times) * 1000
+    row(name, f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
+
+
 def bench_latency(net: NumpyNeuMF, label: str, histories: list[tuple[np.ndarray, np.ndarray]]) -> None:
     for method in ("fit", "average"):
         times = []
         for items, stars in histories:
             started = time.perf_counter()
-            vector = net.fold_in(items, stars, method=method)
-            scores = net.rank_scores(vector)
-            scores[items] = -np.inf
-            pool = np.argpartition(-scores, 30)[:30]
-            pool = pool[np.argsort(-scores[pool])]
+            top_pool(net.rank_scores(net.fold_in(items, stars, method=method)), items)
             times.append(time.perf_counter() - started)
-        ms = np.array(times) * 1000
-        row(f"fold-in ({method}) + score + top-30, 20 ratings, {label}",
-            f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
+        latency_row(f"fold-in ({method}) + score + top-30, 20 ratings, {label}", times)
 
 
 def bench_product(product, label: str, histories: list[dict[int, float]]) -> None:
@@ -119,15 +125,10 @@ def bench_product(product, label: str, histories: list[dict[int, float]]) -> Non
         times = []
         for history in histories:
             started = time.perf_counter()
-            scores = np.asarray(score(user_id=None, history=history), dtype=np.float64)
             rows = product.items.indices(list(history))
-            scores[rows[rows >= 0]] = -np.inf
-            pool = np.argpartition(-scores, 30)[:30]
-            pool = pool[np.argsort(-scores[pool])]
+            top_pool(np.asarray(score(user_id=None, history=history), dtype=np.float64), rows[rows >= 0])
             times.append(time.perf_counter() - started)
-        ms = np.array(times) * 1000
-        row(f"{name}: score + top-30, 20 ratings, {label}",
-            f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
+        latency_row(f"{name}: score + top-30, 20 ratings, {label}", times)
 
 
 def histories_from(frame, net_items, rng, count=300):
