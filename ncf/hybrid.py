@@ -277,7 +277,7 @@ def ndcg_for_weights(parts: Sequence[np.ndarray], cases: Sequence[TuningCase], i
         scores = (w * comp).sum(axis=0)
         seen = items.indices(list(case.history))
         scores[seen[seen >= 0]] = -np.inf
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(-scores, min(k, scores.size) - 1)[:k]  # a catalog may hold fewer than k
         top = top[np.lexsort((top, -scores[top]))]
         values.append(ndcg_at_k(items.ids[top].tolist(), case.relevant, k))
     return float(np.mean(values)) if values else 0.0

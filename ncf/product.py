@@ -119,7 +119,7 @@ def schedule_ndcg(weights: HybridWeights, items: Vocabulary, prepared: Sequence[
         mix = weights.for_count(person.n_ratings).astype(np.float32)[:, None]
         scores = (mix * person.components).sum(axis=0)
         scores[person.seen] = -np.inf
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(-scores, min(k, scores.size) - 1)[:k]  # a catalog may hold fewer than k
         top = top[np.lexsort((top, -scores[top]))]
         values.append(ndcg_at_k(items.ids[top].tolist(), person.relevant, k))
     return float(np.mean(values)) if values else 0.0
@@ -155,6 +155,9 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     say(f"cold validation: {len(inner_cold.train):,} fitting ratings, {len(inner_cold.cold_users)} users, "
         f"{len(cold)} cases over k={list(ks)}")
     new, _method, new_results = tune_weights(cold_scorer, cold, grid=grid, normalisations=(ZSCORE,), progress=say)
+    if not _prepare(cold_scorer, cold):  # too little data to learn anything: keep the defaults
+        say("no cold validation case has a findable relevant movie: keeping the default new weights")
+        new = PRODUCT_WEIGHTS.new
 
     inner_warm = validation_split(warm_split(ratings).train, by="time")
     warm_scorer = product_scorer(ncf_factory(), index).fit(inner_warm.train)
@@ -163,6 +166,9 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     say(f"warm validation: {len(warm)} people, {len(regular_people)} with >= {min_regular_ratings} ratings")
     regular, _method, regular_results = tune_weights(warm_scorer, regular_people, grid=grid,
                                                      normalisations=(ZSCORE,), progress=say)
+    if not _prepare(warm_scorer, regular_people):
+        say(f"no validation person with >= {min_regular_ratings} ratings: keeping the default regular weights")
+        regular = PRODUCT_WEIGHTS.regular
 
     base = HybridWeights(new=tuple(float(w) for w in new), regular=tuple(float(w) for w in regular), normalise=ZSCORE)
     warm_prepared, cold_prepared = _prepare(warm_scorer, warm), _prepare(cold_scorer, cold)
@@ -172,6 +178,10 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
         schedule_results.append({"new_until": int(new_until), "regular_from": int(regular_from),
                                  "warm": schedule_ndcg(candidate, warm_scorer.items, warm_prepared),
                                  "cold": schedule_ndcg(candidate, cold_scorer.items, cold_prepared)})
+    if not warm_prepared and not cold_prepared:
+        say("no validation person at all: keeping the default schedule")
+        return replace(PRODUCT_WEIGHTS, new=base.new, regular=base.regular), {
+            "new": new_results, "regular": regular_results, "schedule": schedule_results}
     best = max(schedule_results, key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"], -r["regular_from"]))
     say(f"schedule: new up to {best['new_until']} ratings, regular from {best['regular_from']}: "
         f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}")

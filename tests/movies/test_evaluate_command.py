@@ -41,3 +41,24 @@ def test_evaluate_refuses_bad_input(dataset, tmp_path):
     with pytest.raises(CommandError, match="--ks"):
         call_command("evaluate", data=dataset, models="popularity", ks="a,b", output=tmp_path / "x.json")
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_tunes_and_reports_the_product(dataset, tmp_path, capsys):
+    output = tmp_path / "evaluation.json"
+    call_command("evaluate", data=dataset, models="popularity,product", ks="1", output=output, seed=3,
+                 epochs=1, tune_product=True)
+    data = json.loads(output.read_text())
+    printed = capsys.readouterr().out
+    # No content index was built in the test settings: the product says it runs without it.
+    assert "product: content part off (run build_content to add it)" in printed
+    assert "tuned product weights: new " in printed
+    # Five movies and no one with 100 ratings: nothing to learn the regular weights from.
+    assert "keeping the default regular weights" in printed
+    tuned = data["settings"]["product_weights"]
+    assert tuned["regular"] == [0.5, 0.3, 0.2]
+    assert set(tuned) == {"new", "regular", "new_until", "regular_from"}
+    assert abs(sum(tuned["new"]) - 1) < 1e-9 and abs(sum(tuned["regular"]) - 1) < 1e-9
+    assert {(r["model"], r["protocol"], r["k"], r["list"]) for r in data["rows"] if r["model"] == "product"} == {
+        ("product", "warm", None, "strict top-10"), ("product", "warm", None, "shuffled top-30"),
+        ("product", "cold", 1, "strict top-10"), ("product", "cold", 1, "shuffled top-30")}

@@ -103,7 +103,7 @@ class Command(BaseCommand):
 
             ncf_options = {**run_options, "seed": options["seed"]}
             weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
-                                             seed=options["seed"], progress=progress)
+                                             seed=options["seed"], ks=ks, progress=progress)
             progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
                      f"regular {weights.regular} from {weights.regular_from} ({weights.normalise})")
             run_options["product_weights"] = weights
