@@ -147,14 +147,15 @@ def worker_pids(master_pid: int) -> list[int]:
     return sorted(set(pids))
 
 
-def rss_kib(pid: int) -> int | None:
+def rss_kib(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, RssAnon) in KiB. RssAnon is the worker's private memory: a leak shows there, while
+    pages of memory-mapped model files (shared by every worker) count in VmRSS as they are read."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                      if ":" in line)
+        return int(fields["VmRSS"].split()[0]), int(fields.get("RssAnon", fields["VmRSS"]).split()[0])
+    except (OSError, KeyError, ValueError):
         return None
-    return None
 
 
 class MemorySampler(threading.Thread):
@@ -162,7 +163,7 @@ class MemorySampler(threading.Thread):
         super().__init__(name="rss-sampler", daemon=True)
         self.master_pid = master_pid
         self.interval = interval
-        self.samples: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        self.samples: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
         self.stop = threading.Event()
         self.t0 = time.monotonic()
 
@@ -171,7 +172,7 @@ class MemorySampler(threading.Thread):
         for pid in [self.master_pid, *worker_pids(self.master_pid)]:
             value = rss_kib(pid)
             if value is not None:
-                self.samples[pid].append((round(now, 1), value))
+                self.samples[pid].append((round(now, 1), *value))
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -205,7 +206,10 @@ def summarise(stats: Stats, duration: float, sampler: MemorySampler | None, mast
             ("master" if pid == master_pid else f"worker {pid}"): {
                 "start": round(series[0][1] / 1024, 1),
                 "end": round(series[-1][1] / 1024, 1),
-                "max": round(max(v for _, v in series) / 1024, 1),
+                "max": round(max(rss for _, rss, _ in series) / 1024, 1),
+                "anon_start": round(series[0][2] / 1024, 1),
+                "anon_end": round(series[-1][2] / 1024, 1),
+                "anon_max": round(max(anon for _, _, anon in series) / 1024, 1),
                 "samples": len(series),
             }
             for pid, series in sorted(sampler.samples.items())
