@@ -391,8 +391,9 @@ def _reasons(scorer, rank, ratings: Mapping[int, float], picked_rows: np.ndarray
             genres.setdefault(movie_id, []).append(name)
     except Exception:  # a reason is a nicety: never fail a recommendation over it
         titles, genres = {}, {}
+    # The genres of what they liked (4 stars and up); of everything they rated when nothing yet.
     rated_genre_counts: dict[str, int] = {}
-    for mid in ratings:
+    for mid in ([mid for mid, _ in liked] or list(ratings)):
         for genre in genres.get(int(mid), ()):
             rated_genre_counts[genre] = rated_genre_counts.get(genre, 0) + 1
     content = rank.content.index if rank is not None and rank.content is not None else None

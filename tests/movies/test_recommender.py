@@ -179,6 +179,11 @@ def test_a_popularity_driven_pick_says_so(engine_settings):
     save_model(engine_settings, extras=product_extras())
     assert recommender.wait_until_ready(30)
     make_movie(1, "Heat", genres=["Crime", "Drama"])
+    make_movie(2, "Airplane!", genres=["Comedy"])
+    make_movie(3, "Solaris", genres=["Drama"])
     make_movie(40, "Top Movie", genres=["Comedy", "Drama"])
     picks = recommender.recommend(ratings={1: 2.0}, n=1, diversify=False)
     assert [(p.movie_id, p.reason) for p in picks] == [(40, "popular with people who like Drama")]
+    # A genre they liked outweighs one they rated lower, however often.
+    picks = recommender.recommend(ratings={1: 2.0, 3: 1.5, 2: 4.5}, n=1, diversify=False)
+    assert [(p.movie_id, p.reason) for p in picks] == [(40, "popular with people who like Comedy")]
