@@ -138,9 +138,8 @@ class _Engine:
         return True
 
     def _install(self, artifact, stamp) -> None:
-        from ncf.scorer import NCFScorer
-
         from ncf.baselines import EASEScorer
+        from ncf.scorer import NCFScorer
 
         scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
         extras = artifact.extras
@@ -434,10 +433,11 @@ def recommend(
     user_id: int | None = None,
 ) -> list[Recommendation]:
     n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
-    scorer = _ready_scorer()
-    rank = ranker() if scorer is not None else None
+    rank = ranker()
     if rank is None:
         return _popular_recommendations(ratings, exclude, candidates, n, diversify, seed)
+    # The ranker's own NCF: a reload between two lookups must not mix two models' movie rows.
+    scorer = rank.collaborative.components[0][0]
     net = scorer.net
     history = _history(ratings)
     # The product's ranking (ncf.product): NCF + EASE, content and popularity, z-scored per

@@ -173,6 +173,7 @@ class HybridScorer:
             self.content.items = items
             self.content._rows = self.content.index.items.indices(items.ids)
         self.popularity = np.log1p(counts).astype(np.float32)
+        self._popularity_normalised: dict[str, np.ndarray] = {}  # the same for everyone: once per method
         self._collab_cols = self.collaborative.items.indices(self.items.ids)
         return self
 
@@ -186,8 +187,10 @@ class HybridScorer:
         collab = np.where(np.isnan(collab), np.nanmin(collab) - 1 if np.isfinite(collab).any() else 0.0, collab)
         content = (self.content.score(user_id=user_id, history=history) if self.content is not None
                    else np.zeros(len(self.items), np.float32))
-        return np.stack([normalise_scores(content, method), normalise_scores(collab, method),
-                         normalise_scores(self.popularity, method)])
+        popularity = self._popularity_normalised.get(method)
+        if popularity is None:
+            popularity = self._popularity_normalised[method] = normalise_scores(self.popularity, method)
+        return np.stack([normalise_scores(content, method), normalise_scores(collab, method), popularity])
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
         weights = self.weights.for_count(len(history))
