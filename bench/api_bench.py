@@ -1,7 +1,7 @@
 """HTTP latency of ``POST /api/recommendations`` against a real server, next to ``GET /healthz``.
 
-    .venv/bin/python bench/api_bench.py                 # ml-latest-small, 300 requests each
-    .venv/bin/python bench/api_bench.py --requests 1000 --epochs 5 --content-dir data/cache/content
+    .venv/bin/python -m bench.api_bench                 # ml-latest-small, 300 requests each
+    .venv/bin/python -m bench.api_bench --requests 1000 --epochs 5 --content-dir data/cache/content
 
 Builds a throw-away data directory (SQLite, ml-latest-small imported, ``train_ncf --epochs``),
 optionally copies a built content index, starts gunicorn with the production settings and one

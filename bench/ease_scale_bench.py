@@ -1,6 +1,6 @@
 """Time and peak memory of the product's EASE fit (``ncf.product.product_ease``) on a dataset.
 
-    .venv/bin/python bench/ease_scale_bench.py --data DIR [--max-items 10000]
+    .venv/bin/python -m bench.ease_scale_bench --data DIR [--max-items 10000]
 
 Prints one table: rows loaded, movies kept, load time, fit time, peak RSS, and the weight
 matrix's size. Use a synthetic ml-25m-scale set from ``../shared/tools/make_synthetic_movielens.py``
@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 from ncf import datasets  # noqa: E402
-from ncf.product import EASE_MAX_ITEMS, product_ease  # noqa: E402
+from ncf.ranker import EASE_MAX_ITEMS, product_ease  # noqa: E402
 
 
 def peak_rss_mib() -> float:

@@ -1,17 +1,17 @@
 """Benchmarks of the NeuMF engine; prints a table of medians (and p99 for latencies).
 
-    .venv/bin/python bench/engine_bench.py                      # train 5 epochs on ml-latest-small
-    .venv/bin/python bench/engine_bench.py --epochs 20 --data DIR --model-dir /tmp/bench-models
+    .venv/bin/python -m bench.engine_bench                      # train 5 epochs on ml-latest-small
+    .venv/bin/python -m bench.engine_bench --epochs 20 --data DIR --model-dir /tmp/bench-models
 
 Measures:
 * training time per epoch (median) and in total on the ratings in --data (site config);
 * start-up to the first recommendation with a saved model, in a fresh Python process
   (interpreter start, imports, checksum + load, first fold-in and scoring);
-* fold-in + scoring the whole catalog + top-30 selection for a person with 20 ratings, p50/p99
-  over 300 people, with the trained model (ml-latest-small, 9.7k movies) and with random
-  weights at ml-25m catalog size (62,423 movies), for the ``fit`` and ``average`` fold-ins;
-* the same for the site's product ranker (NCF + EASE + popularity, + content when
-  ``--content-dir`` holds a built index), next to the NCF alone measured in the same run.
+* the site's ranker answering one request (:meth:`ncf.ranker.Ranker.recommend`: fold-in, all
+  parts scored and z-scored, rated movies dropped, top 30 shuffled, stars and reasons' movies
+  for 10 picks) for a person with 20 ratings, p50/p99 over 200 people, with the trained model
+  (ml-latest-small, 9.7k movies; + content when ``--content-dir`` holds a built index) and
+  with random weights at ml-25m catalog size (62,423 movies, EASE over 10,000).
 
 NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
 threads only add contention at these sizes.
@@ -30,13 +30,12 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
 from ncf import artifacts, datasets  # noqa: E402
 from ncf.config import NCFConfig  # noqa: E402
-from ncf.serving import NumpyNeuMF, random_weights  # noqa: E402
+from ncf.testing import random_weights  # noqa: E402
 
 ROWS: list[tuple[str, str]] = []
 
@@ -96,39 +95,19 @@ def bench_startup(store: Path, runs: int = 5) -> None:
         f"{imports * 1000:.0f} / {load * 1000:.0f} / {first * 1000:.1f} ms")
 
 
-def top_pool(scores: np.ndarray, seen: np.ndarray, size: int = 30) -> np.ndarray:
-    """What the site does after scoring: drop the rated movies, keep the best ``size``, sorted."""
-    scores[seen] = -np.inf
-    pool = np.argpartition(-scores, size)[:size]
-    return pool[np.argsort(-scores[pool])]
-
-
 def latency_row(name: str, times: list[float]) -> None:
     ms = np.array(times) * 1000
     row(name, f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
 
 
-def bench_latency(net: NumpyNeuMF, label: str, histories: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    for method in ("fit", "average"):
-        times = []
-        for items, stars in histories:
-            started = time.perf_counter()
-            top_pool(net.rank_scores(net.fold_in(items, stars, method=method)), items)
-            times.append(time.perf_counter() - started)
-        latency_row(f"fold-in ({method}) + score + top-30, 20 ratings, {label}", times)
-
-
-def bench_product(product, label: str, histories: list[dict[int, float]]) -> None:
-    """The site's ranking path: all parts scored and z-scored, rated movies dropped, top 30."""
-    ncf = product.collaborative.components[0][0]
-    for name, score in (("NCF alone (fit fold-in)", ncf.score), ("product ranker", product.score)):
-        times = []
-        for history in histories:
-            started = time.perf_counter()
-            rows = product.items.indices(list(history))
-            top_pool(np.asarray(score(user_id=None, history=history), dtype=np.float64), rows[rows >= 0])
-            times.append(time.perf_counter() - started)
-        latency_row(f"{name}: score + top-30, 20 ratings, {label}", times)
+def bench_ranker(ranker, label: str, histories: list[dict[int, float]]) -> None:
+    """One request of the site: ``Ranker.recommend`` with the site's shuffle of the top 30."""
+    times = []
+    for seed, history in enumerate(histories):
+        started = time.perf_counter()
+        ranker.recommend(history=history, n=10, shuffle=True, pool_size=30, seed=seed)
+        times.append(time.perf_counter() - started)
+    latency_row(f"ranker.recommend, 20 ratings, {label}", times)
 
 
 def histories_from(frame, net_items, rng, count=300):
@@ -162,44 +141,36 @@ def main() -> None:
     bench_startup(store)
 
     artifact = artifacts.load_current(store)
-    net = NumpyNeuMF(artifact.weights, artifact.config)
     frame = datasets.load_ratings(args.data)
-    bench_latency(net, f"{net.n_items:,} movies (trained)", histories_from(frame, artifact.items, rng))
-
-    config = NCFConfig()
-    big_weights = random_weights(162_541, 62_423, config, rng)
-    big = NumpyNeuMF(big_weights, config)
-    big_histories = [(rng.choice(62_423, 20, replace=False), rng.choice(np.arange(1, 11) / 2, 20).astype(np.float32))
-                     for _ in range(300)]
-    bench_latency(big, "62,423 movies (random weights)", big_histories)
 
     from ncf.baselines import EASEScorer
     from ncf.content import ContentConfig, ContentIndex
-    from ncf.product import product_ease, product_from_parts, rating_counts
+    from ncf.ranker import Ranker, product_ease, rating_counts
     from ncf.scorer import NCFScorer
     from ncf.vocabulary import Vocabulary
 
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     started = time.perf_counter()
     ease = product_ease().fit(frame)
-    row(f"product: EASE fit over {len(ease.items):,} movies", f"{time.perf_counter() - started:.1f} s")
+    row(f"EASE fit over {len(ease.items):,} movies", f"{time.perf_counter() - started:.1f} s")
     try:
         content = ContentIndex.load(args.content_dir, ContentConfig())
-    except Exception:  # no index built: the product runs without its content part
+    except Exception:  # no index built: the ranker runs without its content part
         content = None
-    product = product_from_parts(ncf, ease=ease, content=content, rating_counts=rating_counts(frame, ncf.items))
+    ranker = Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=rating_counts(frame, ncf.items))
     histories = [dict(zip(ncf.items.raw(items).tolist(), stars.tolist())) for items, stars in
                  histories_from(frame, artifact.items, rng, count=200)]
-    bench_product(product, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
+    bench_ranker(ranker, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
 
+    config = NCFConfig()
     big_ncf = NCFScorer.from_parts(config, Vocabulary(np.arange(1, 162_542)), Vocabulary(np.arange(1, 62_424)),
-                                   big_weights)
+                                   random_weights(162_541, 62_423, config, rng))
     big_ease = EASEScorer.from_weights(np.arange(1, 10_001), rng.normal(size=(10_000, 10_000)).astype(np.float32))
-    big_product = product_from_parts(big_ncf, ease=big_ease, content=None,
-                                     rating_counts=rng.integers(0, 50_000, size=62_423))
+    big_ranker = Ranker.from_parts(big_ncf, ease=big_ease, content=None,
+                                   rating_counts=rng.integers(0, 50_000, size=62_423))
     big_histories = [dict(zip((rng.choice(62_423, 20, replace=False) + 1).tolist(),
                               rng.choice(np.arange(1, 11) / 2, 20).tolist())) for _ in range(200)]
-    bench_product(big_product, "62,423 movies, EASE over 10,000, content off", big_histories)
+    bench_ranker(big_ranker, "62,423 movies, EASE over 10,000, content off", big_histories)
 
     print("\n| measure | median |\n|---|---|")
     for name, value in ROWS:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Time ``import_movielens`` and measure its peak memory, on ml-latest-small and at ml-25m scale.
 
-    .venv/bin/python bench/import_bench.py                       # small (median of 3) + 25m-scale
-    .venv/bin/python bench/import_bench.py --skip-large
-    .venv/bin/python bench/import_bench.py --synthetic-dir /tmp/synthetic-ml-25m --chunk-rows 500000
+    .venv/bin/python -m bench.import_bench                       # small (median of 3) + 25m-scale
+    .venv/bin/python -m bench.import_bench --skip-large
+    .venv/bin/python -m bench.import_bench --synthetic-dir /tmp/synthetic-ml-25m --chunk-rows 500000
 
 Each run imports into a fresh SQLite database under a temporary directory (DATABASE_URL), in a
 child process; wall time covers the import command only (migrations run before the clock

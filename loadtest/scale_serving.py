@@ -1,7 +1,7 @@
 """Serving latency of a brand-new visitor at catalogue scale (no Django, no database).
 
-    python loadtest/scale_serving.py --store /srv/models               # the saved model
-    python loadtest/scale_serving.py --random-items 62423 --random-users 162541   # shapes only
+    python -m loadtest.scale_serving --store /srv/models               # the saved model
+    python -m loadtest.scale_serving --random-items 62423 --random-users 162541   # shapes only
 
 For each of ``--visitors`` new people with ``--ratings`` random ratings it does what
 ``movies.recommender.recommend`` does on the model path: fold the ratings in (no retraining),
@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from ncf import artifacts  # noqa: E402
 from ncf.config import NCFConfig  # noqa: E402
 from ncf.scorer import NCFScorer  # noqa: E402
-from ncf.serving import random_weights  # noqa: E402
+from ncf.testing import random_weights  # noqa: E402
 from ncf.vocabulary import Vocabulary  # noqa: E402
 
 

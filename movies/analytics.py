@@ -280,8 +280,7 @@ def read_evaluation() -> tuple[dict | None, str]:
                   "values": [row.get(m) for m in metrics]} for row in rows]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return None, f"{path.name} could not be read ({exc.__class__.__name__}); run `python manage.py evaluate` again."
-    return {"metrics": metrics, "rows": table, "settings": report.get("settings", {}),
-            "unavailable": report.get("unavailable", {})}, ""
+    return {"metrics": metrics, "rows": table, "settings": report.get("settings", {})}, ""
 
 
 # --------------------------------------------------------------------------- compute + cache

@@ -108,22 +108,12 @@ def _recommendations(*, ratings, exclude, candidates, n, diversify, seed, user_i
     extra = {"user_id": user_id} if user_id is not None else {}
     recs = _engine(lambda: recommender.recommend(
         ratings=ratings, exclude=exclude, candidates=candidates, n=n, diversify=diversify, seed=seed, **extra))
-    # The engine promises this; the API guarantees it whatever the engine does.
-    banned = set(ratings) | set(exclude)
-    wanted = [rec for rec in recs if rec.movie_id not in banned and (candidates is None or rec.movie_id in candidates)]
-    items = movie_items(ids=[rec.movie_id for rec in wanted])
-    out, seen = [], set()
-    for rec in wanted:
-        item = items.get(rec.movie_id)
-        if item is None or rec.movie_id in seen:
-            continue
-        seen.add(rec.movie_id)
-        out.append({
-            "movie_id": rec.movie_id, "title": item["title"], "year": item["year"], "genres": item["genres"],
-            "predicted_rating": _stars(rec.predicted_rating), "poster_url": item["poster_url"],
-        })
-        if len(out) == n:
-            break
+    items = movie_items(ids=[rec.movie_id for rec in recs])
+    out = [{
+        "movie_id": rec.movie_id, "title": items[rec.movie_id]["title"], "year": items[rec.movie_id]["year"],
+        "genres": items[rec.movie_id]["genres"], "predicted_rating": _stars(rec.predicted_rating),
+        "poster_url": items[rec.movie_id]["poster_url"],
+    } for rec in recs if rec.movie_id in items]  # a movie the model knows may have left the catalog
     return JsonResponse({"recommendations": out, "model": info.as_dict()})
 
 

@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from .reasons import REASON_POPULAR, reason_lines
+
 STATUS_READY = "ready"
 STATUS_TRAINING = "training"
 KIND_POPULARITY = "popularity"
@@ -68,7 +70,7 @@ class Recommendation:
     movie_id: int
     score: float  # ranking score, higher is better; comparable only within one list
     predicted_rating: float | None  # stars in [0.5, 5.0], None when the source cannot say
-    reason: str = ""  # one human line: "because you rated Heat 5 stars"
+    reason: str = ""  # one human line: "because you rated Heat 5 stars" (movies.reasons)
 
 
 # -- the engine: one per process ------------------------------------------------------------
@@ -92,8 +94,7 @@ class _Engine:
         self.scorer = None  # ncf.scorer.NCFScorer once ready
         self.ease = None  # ncf.baselines.EASEScorer from the same artifact (None for an older one)
         self.rating_counts = None  # training ratings per movie of the NCF vocabulary
-        self.ranker = None  # ncf.hybrid.HybridScorer (see ranker()); rebuilt when the content index changes
-        self.ranker_content = None
+        self.ranker = None  # ncf.ranker.Ranker (see ranker()); rebuilt when the content index changes
         self.artifact = None  # ncf.artifacts.Artifact
         self.stamp = None  # ncf.artifacts.current_stamp at load time
         self.last_check = 0.0
@@ -152,7 +153,7 @@ class _Engine:
         with self.lock:
             self.scorer, self.artifact, self.stamp = scorer, artifact, stamp
             self.ease, self.rating_counts = ease, np.asarray(counts)
-            self.ranker = self.ranker_content = None
+            self.ranker = None
             self.last_check = time.monotonic()
         log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
 
@@ -242,7 +243,7 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     ``on_step(text)`` hears about the steps after the epochs.
     """
     from ncf import artifacts, datasets
-    from ncf.product import product_ease, rating_counts
+    from ncf.ranker import product_ease, rating_counts
     from ncf.training import train
 
     ratings_file = datasets.locate(data_dir).ratings
@@ -281,9 +282,9 @@ def model_info() -> ModelInfo:
 
 
 def ranker():
-    """The product's ranker (:func:`ncf.product.product_from_parts`) over the loaded model, with
-    the content index when ``build_content`` has made one; None until the model is ready."""
-    from ncf.product import product_from_parts
+    """The ranker the site serves (:class:`ncf.ranker.Ranker`) over the loaded model, with the
+    content index when ``build_content`` has made one; None until the model is ready."""
+    from ncf.ranker import Ranker
 
     from .content import content_index
 
@@ -293,40 +294,40 @@ def ranker():
     content = content_index()
     with engine.lock:  # the parts of one model, read together (a reload swaps them together)
         scorer, ease, counts, current = engine.scorer, engine.ease, engine.rating_counts, engine.ranker
-        if current is not None and engine.ranker_content is content \
-                and current.collaborative.components[0][0] is scorer:
+        if current is not None and current.content is content and current.ncf is scorer:
             return current
-    built = product_from_parts(scorer, ease=ease, content=content, rating_counts=counts)
+    built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts)
     with engine.lock:
         if engine.scorer is scorer:
-            engine.ranker, engine.ranker_content = built, content
+            engine.ranker = built
     return built
 
 
 # -- popularity fallback ----------------------------------------------------------------------
-def _popular_movies(limit: int, exclude: Collection[int], candidates: Collection[int] | None):
+def recommend_popular(*, ratings: Mapping[int, float], exclude: Collection[int] = (),
+                      candidates: Collection[int] | None = None, n: int | None = None, diversify: bool = True,
+                      seed: int | None = None) -> list[Recommendation]:
+    """Popular movies (damped mean stars, from the catalog): the answer until a model is ready,
+    and the site's answer when the ranker fails."""
     from .models import Movie
 
+    n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
+    pool_size = max(settings.RECOMMENDER_POOL_SIZE, n) if diversify else n
     # Damped mean (Bayesian average towards 3.5 with 10 pseudo-ratings) keeps one
     # 5-star rating from outranking a film hundreds of people loved.
     queryset = Movie.objects.filter(rating_count__gt=0)
     if candidates is not None:
         queryset = queryset.filter(pk__in=list(candidates))
-    rows = queryset.exclude(pk__in=list(exclude)).order_by("-rating_count", "id").values_list(
+    rows = queryset.exclude(pk__in=[*exclude, *ratings]).order_by("-rating_count", "id").values_list(
         "id", "rating_count", "rating_mean"
-    )[: max(limit * 5, 100)]
+    )[: max(pool_size * 5, 100)]
     scored = [(mid, (count * (mean or 0) + 10 * 3.5) / (count + 10), count) for mid, count, mean in rows]
     scored.sort(key=lambda item: (-item[1] * min(1.0, item[2] / 50), item[0]))
-    return scored[:limit]
-
-
-def _popular_recommendations(ratings, exclude, candidates, n, diversify, seed) -> list[Recommendation]:
-    pool_size = max(settings.RECOMMENDER_POOL_SIZE, n) if diversify else n
-    pool = _popular_movies(pool_size, set(exclude) | set(ratings), candidates)
+    pool = scored[:pool_size]
     if diversify:
         random.Random(seed).shuffle(pool)
     return [
-        Recommendation(movie_id=mid, score=score, predicted_rating=round(score, 2), reason="popular with everyone")
+        Recommendation(movie_id=mid, score=score, predicted_rating=round(score, 2), reason=REASON_POPULAR)
         for mid, score, _count in pool[:n]
     ]
 
@@ -335,91 +336,6 @@ def _popular_recommendations(ratings, exclude, candidates, n, diversify, seed) -
 def round_stars(stars: float) -> float:
     """Stars shown to people: one decimal, inside [0.5, 5.0]."""
     return float(min(5.0, max(0.5, round(float(stars), 1))))
-
-
-def top_pool(scores: np.ndarray, pool_size: int) -> np.ndarray:
-    """Positions of the ``pool_size`` best finite scores, best first (ties: lower position first)."""
-    finite = np.flatnonzero(np.isfinite(scores))
-    if finite.size == 0 or pool_size <= 0:
-        return np.empty(0, dtype=np.int64)
-    if finite.size > pool_size:
-        part = np.argpartition(-scores[finite], pool_size - 1)[:pool_size]
-        finite = finite[part]
-    order = np.lexsort((finite, -scores[finite]))
-    return finite[order]
-
-
-def _nearest_liked(scorer, liked: list[tuple[int, float]], picked_rows: np.ndarray) -> list[int]:
-    """For each pick, the index in ``liked`` of the liked movie whose NCF embedding is nearest."""
-    net = scorer.net
-    liked_rows = scorer.items.indices([mid for mid, _ in liked])
-
-    def unit(rows):
-        vectors = np.concatenate([net.item_gmf[rows], net.item_mlp[rows]], axis=1)
-        return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
-
-    return np.argmax(unit(picked_rows) @ unit(liked_rows).T, axis=1).tolist()
-
-
-def _reasons(scorer, rank, ratings: Mapping[int, float], picked_rows: np.ndarray, contributions: np.ndarray
-             ) -> list[str]:
-    """One line per pick, from the part of the ranker that contributed most to its score
-    (``contributions``: weight x normalised score, shape (3, picks); ncf.hybrid.COMPONENTS order):
-
-    * collaborative: "because you rated Heat 5 stars" (the liked movie nearest in the NCF's space);
-    * content: "similar to Heat, which you loved" (the liked movie nearest by text);
-    * popularity: "popular with people who like Comedy" (the pick's genre the person rated most).
-    """
-    from ncf.hybrid import COLLABORATIVE, COMPONENTS, CONTENT
-
-    if picked_rows.size == 0:
-        return []
-    liked = [(mid, stars) for mid, stars in ratings.items() if stars >= 4.0 and scorer.items.index(mid) >= 0]
-    drivers = [COMPONENTS[i] for i in np.argmax(contributions, axis=0)]
-    picked_ids = [int(m) for m in scorer.items.raw(picked_rows)]
-    nearest = _nearest_liked(scorer, liked, picked_rows) if liked else [None] * len(picked_rows)
-    try:
-        from .models import Movie
-
-        liked_ids = [mid for mid, _ in liked]
-        titles = dict(Movie.objects.filter(pk__in=liked_ids).values_list("id", "title"))
-        through = Movie.genres.through
-        genres: dict[int, list[str]] = {}
-        for movie_id, name in through.objects.filter(movie_id__in=[*picked_ids, *ratings]).order_by(
-                "movie_id", "genre__name").values_list("movie_id", "genre__name"):
-            genres.setdefault(movie_id, []).append(name)
-    except Exception:  # a reason is a nicety: never fail a recommendation over it
-        titles, genres = {}, {}
-    # The genres of what they liked (4 stars and up); of everything they rated when nothing yet.
-    rated_genre_counts: dict[str, int] = {}
-    for mid in ([mid for mid, _ in liked] or list(ratings)):
-        for genre in genres.get(int(mid), ()):
-            rated_genre_counts[genre] = rated_genre_counts.get(genre, 0) + 1
-    content = rank.content.index if rank is not None and rank.content is not None else None
-    out = []
-    for movie_id, driver, near in zip(picked_ids, drivers, nearest):
-        if driver == CONTENT and content is not None and liked:
-            best = content.most_similar_in(movie_id, [mid for mid, _ in liked])
-            if best is not None and titles.get(best[0]):
-                out.append(f"similar to {titles[best[0]]}, which you loved")
-                continue
-        if driver in (CONTENT, COLLABORATIVE) and near is not None:
-            mid, stars = liked[near]
-            if titles.get(mid):
-                out.append(f"because you rated {titles[mid]} {stars:g} stars")
-                continue
-        own = genres.get(movie_id, [])
-        if own and rated_genre_counts:
-            genre = max(own, key=lambda g: (rated_genre_counts.get(g, 0), -own.index(g)))
-            if rated_genre_counts.get(genre):
-                out.append(f"popular with people who like {genre}")
-                continue
-        out.append("popular with everyone")
-    return out
-
-
-def _history(ratings: Mapping[int, float]) -> dict[int, float]:
-    return {int(mid): float(stars) for mid, stars in ratings.items()}
 
 
 def recommend(
@@ -435,52 +351,27 @@ def recommend(
     n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
     rank = ranker()
     if rank is None:
-        return _popular_recommendations(ratings, exclude, candidates, n, diversify, seed)
-    # The ranker's own NCF: a reload between two lookups must not mix two models' movie rows.
-    scorer = rank.collaborative.components[0][0]
-    net = scorer.net
-    history = _history(ratings)
-    # The product's ranking (ncf.product): NCF + EASE, content and popularity, z-scored per
-    # person and weighted by how many movies they rated. Its movies are the NCF's.
-    weights = rank.weights.for_count(len(history)).astype(np.float32)
-    parts = rank.components(user_id=user_id, history=history)
-    full = (weights[:, None] * parts).sum(axis=0).astype(np.float64)
-    if candidates is None:
-        rows = np.arange(net.n_items)
-        scores = full
-    else:
-        rows = scorer.items.indices(np.fromiter((int(c) for c in candidates), dtype=np.int64))
-        rows = np.unique(rows[rows >= 0])
-        scores = full[rows]
-    banned = scorer.items.indices(np.fromiter((int(m) for m in (*ratings, *exclude)), dtype=np.int64))
-    banned = banned[banned >= 0]
-    if candidates is None:
-        scores[banned] = -np.inf
-    else:
-        scores[np.isin(rows, banned)] = -np.inf
-    pool_size = max(settings.RECOMMENDER_POOL_SIZE, n) if diversify else n
-    picked = top_pool(scores, pool_size)
-    if diversify:
-        picked = np.random.default_rng(seed).permutation(picked)
-    picked = picked[:n]
-    picked_rows = rows[picked]
-    vector = scorer.user_vector(user_id=user_id, history=history)
-    stars = net.stars_from_logit(net.logits(vector, picked_rows)[:, 1])
-    movie_ids = scorer.items.raw(picked_rows)
-    reasons = _reasons(scorer, rank, ratings, picked_rows, weights[:, None] * parts[:, picked_rows])
+        return recommend_popular(ratings=ratings, exclude=exclude, candidates=candidates, n=n, diversify=diversify,
+                                 seed=seed)
+    history = {int(mid): float(stars) for mid, stars in ratings.items()}
+    picks = rank.recommend(history=history, user_id=user_id, exclude=exclude, candidates=candidates, n=n,
+                           shuffle=diversify, pool_size=settings.RECOMMENDER_POOL_SIZE, seed=seed)
+    reasons = reason_lines(picks, history=history, liked=rank.liked(history))
     return [
-        Recommendation(movie_id=int(mid), score=float(scores[p]), predicted_rating=round_stars(s), reason=why)
-        for mid, p, s, why in zip(movie_ids, picked, stars, reasons)
+        Recommendation(movie_id=pick.movie_id, score=pick.score,
+                       predicted_rating=None if pick.stars is None else round_stars(pick.stars), reason=reason)
+        for pick, reason in zip(picks, reasons)
     ]
 
 
 def predict(*, ratings: Mapping[int, float], movie_ids: Sequence[int], user_id: int | None = None
             ) -> list[float | None]:
-    scorer = _ready_scorer()
-    if scorer is None:
+    rank = ranker()
+    if rank is None:
         from .models import Movie
 
         means = dict(Movie.objects.filter(pk__in=list(movie_ids)).values_list("id", "rating_mean"))
         return [means.get(mid) for mid in movie_ids]
-    stars = scorer.predict_ratings(user_id=user_id, history=_history(ratings), movie_ids=list(movie_ids))
+    history = {int(mid): float(stars) for mid, stars in ratings.items()}
+    stars = rank.predict_ratings(user_id=user_id, history=history, movie_ids=list(movie_ids))
     return [None if np.isnan(s) else round_stars(s) for s in stars]

@@ -171,35 +171,6 @@ def rated_movies(*, state: VisitorState) -> list[Movie]:
     return movies
 
 
-def _reason_for(movie: Movie, state: VisitorState, titles: dict[int, str], genres_of: dict[int, set[int]]) -> str:
-    """A reason when the recommender gave none: the visitor's best-rated movie sharing a genre."""
-    genres = {genre.id for genre in movie.genres.all()}
-    best = None
-    for movie_id, stars in state.ratings.items():
-        shared = len(genres & genres_of.get(movie_id, set()))
-        if shared and stars >= 3.5:
-            key = (stars, shared, -movie_id)
-            if best is None or key > best[0]:
-                best = (key, movie_id, stars)
-    if best is None:
-        return "popular with people who rate movies here"
-    _key, movie_id, stars = best
-    return f"because you rated {titles[movie_id]} {_stars_words(stars)}"
-
-
-def _stars_words(stars: float) -> str:
-    text = f"{stars:g}"
-    return f"{text} star" if stars == 1 else f"{text} stars"
-
-
-def _popular_fallback(state: VisitorState, n: int) -> list[recommender.Recommendation]:
-    rows = Movie.objects.popular().exclude(pk__in=list(state.seen_ids)).values_list("id", "rating_mean")[:n]
-    return [
-        recommender.Recommendation(movie_id=movie_id, score=0.0, predicted_rating=mean, reason="")
-        for movie_id, mean in rows
-    ]
-
-
 def recommendations_for_visitor(
     *, state: VisitorState, n: int | None = None, seed: int = 0
 ) -> RecommendationPanel:
@@ -216,39 +187,19 @@ def recommendations_for_visitor(
     needed = max(0, settings.RECOMMENDATIONS_MIN_RATINGS - state.rated_count)
     if needed:
         return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed, seed=seed)
+    exclude = set(state.skipped) | set(state.hidden)
     try:
-        recs = recommender.recommend(
-            ratings=state.ratings,
-            exclude=set(state.skipped) | set(state.hidden),
-            n=n,
-            diversify=True,
-            seed=seed,
-        )
+        recs = recommender.recommend(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
     except Exception:
         logger.exception("recommender.recommend() failed; showing popular movies")
-        recs = _popular_fallback(state, n)
-    # The contract promises rated and excluded movies never come back; enforce it anyway.
-    seen = state.seen_ids
-    recs = [rec for rec in recs if rec.movie_id not in seen][:n]
+        recs = recommender.recommend_popular(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
     movies = Movie.objects.prefetch_related("genres").in_bulk([rec.movie_id for rec in recs])
-    need_reason = any(not rec.reason for rec in recs)
-    titles: dict[int, str] = {}
-    genres_of: dict[int, set[int]] = {}
-    if need_reason:
-        titles = dict(Movie.objects.filter(pk__in=list(state.ratings)).values_list("id", "title"))
-        for movie_id, genre_id in Movie.genres.through.objects.filter(
-            movie_id__in=list(state.ratings)
-        ).values_list("movie_id", "genre_id"):
-            genres_of.setdefault(movie_id, set()).add(genre_id)
-    items = []
-    for rec in recs:
-        movie = movies.get(rec.movie_id)
-        if movie is None:
-            continue
-        reason = rec.reason or _reason_for(movie, state, titles, genres_of)
-        items.append(
-            RecommendedMovie(movie=movie, predicted_rating=rec.predicted_rating, score=rec.score, reason=reason)
-        )
+    items = [
+        RecommendedMovie(movie=movies[rec.movie_id], predicted_rating=rec.predicted_rating, score=rec.score,
+                         reason=rec.reason)
+        for rec in recs
+        if rec.movie_id in movies  # a movie the model knows may have left the catalog since
+    ]
     return RecommendationPanel(items=items, model=info, rated_count=state.rated_count, ratings_needed=0, seed=seed)
 
 

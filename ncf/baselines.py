@@ -1,4 +1,4 @@
-"""Baseline recommenders behind the ``ncf.base.Scorer`` contract, vectorised with NumPy/SciPy.
+"""Baseline recommenders behind the ``ncf.protocol.Scorer`` contract, vectorised with NumPy/SciPy.
 
 * :class:`PopularityScorer` — ranks by number of training ratings; predicts no stars.
 * :class:`DampedMeanScorer` — Bayesian-average item mean plus a damped user offset; ranks by

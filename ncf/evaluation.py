@@ -12,8 +12,8 @@ For every person evaluated:
   over everybody's list; RMSE/MAE are over every test rating of a movie known in training,
   for scorers that predict stars (``predicts_ratings``), and a missing prediction raises.
 
-Models come from a registry (name -> factory) so optional engines (the NCF, later hybrids)
-join when their module exists and are reported as unavailable otherwise.
+Models come from a registry (name -> factory). ``product`` is :class:`ncf.ranker.Ranker`,
+the very object the site serves.
 """
 from __future__ import annotations
 
@@ -26,17 +26,13 @@ import pandas as pd
 
 from . import metrics
 from .baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, ItemKNNScorer, PopularityScorer
-from .blend import BlendScorer
-from .splits import cold_split, validation_split, warm_split
+from .primitives import top_k
+from .splits import cold_split, warm_split
 
 RELEVANT_STARS = 4.0
 METRIC_COLUMNS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
                   "coverage@10", "genre_ndcg@10"]
 STRICT, SHUFFLED = "strict top-10", "shuffled top-30"
-
-
-class ModelUnavailable(RuntimeError):
-    """A registered model whose code is not importable (yet)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ class ModelSpec:
 
     Attributes:
         factory: builds a fresh, unfitted scorer from the run options (seed, epochs, ...).
-        product: True for the site's recommender(s): also reported with the shuffled list.
+        product: True for the site's ranker: also reported with the shuffled list.
         description: one line for the table's legend.
     """
 
@@ -57,30 +53,22 @@ class ModelSpec:
 def _ncf(options: Mapping, **overrides):
     """An NCFScorer from ``options["ncf_config"]`` (the site's config; defaults otherwise),
     the run's seed, ``options["epochs"]`` and ``overrides``."""
-    try:
-        from .scorer import NCFScorer
-    except ImportError as error:  # the engine is optional until it lands
-        raise ModelUnavailable(f"the NCF engine is not importable ({error})") from error
+    from .scorer import NCFScorer
+
     kwargs = {"seed": int(options.get("seed", 42)), **overrides}
     if options.get("epochs"):
         kwargs["epochs"] = int(options["epochs"])
     return NCFScorer(options.get("ncf_config"), **kwargs)
 
 
-def _blend_with_ncf(options: Mapping, ease_weight: float, popularity_weight: float):
-    ncf = _ncf(options)
-    return BlendScorer([(ncf, 1.0), (EASEScorer(l2=500.0), ease_weight), (PopularityScorer(), popularity_weight)],
-                       stars_from=0)
-
-
 def _product(options: Mapping):
-    """The site's ranker (:mod:`ncf.product`): NCF + EASE + popularity (+ content when
+    """The site's ranker (:class:`ncf.ranker.Ranker`): NCF + EASE + popularity (+ content when
     ``options["content_index"]`` holds the built index)."""
-    from .product import product_ease, product_scorer
+    from .ranker import Ranker, product_ease
 
     kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
-    return product_scorer(_ncf(options), options.get("content_index"),
-                          ease=product_ease(max_items=options.get("ease_max_items", 10_000)), **kwargs)
+    return Ranker(_ncf(options), ease=product_ease(max_items=options.get("ease_max_items", 10_000)),
+                  content=options.get("content_index"), **kwargs)
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -92,12 +80,7 @@ REGISTRY: dict[str, ModelSpec] = {
     "biased-mf": ModelSpec(lambda o: BiasedMFScorer(seed=o.get("seed", 42)),
                            description="biased MF (ALS), ranked by predicted stars"),
     "ease": ModelSpec(lambda o: EASEScorer(l2=o.get("ease_l2", 500.0)), description="EASE, lambda 500"),
-    # Experimental blends (per-person z-scores), measured in docs/evaluation.md.
-    "ease+pop": ModelSpec(lambda o: BlendScorer([(EASEScorer(l2=500.0), 1.0), (PopularityScorer(), 0.3)]),
-                          description="EASE + 0.3 popularity (z-scored)"),
-    "ncf+ease+pop": ModelSpec(lambda o: _blend_with_ncf(o, 1.0, 0.3), product=True,
-                              description="NCF + EASE + 0.3 popularity (z-scored); NCF stars"),
-    "ncf": ModelSpec(_ncf, product=True, description="the site's NeuMF engine (its configured mode and fold-in)"),
+    "ncf": ModelSpec(_ncf, description="the site's NeuMF engine alone (its configured mode and fold-in)"),
     # Seed 003's way, kept as the bar the engine must clear: MSE on stars, ranked by predicted
     # stars, new people folded in by the plain rating-weighted average of movie vectors.
     "ncf-seed003": ModelSpec(lambda o: _ncf(o, mode="regression", foldin="average"),
@@ -113,11 +96,9 @@ class Report:
     rows: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     protocols: dict = field(default_factory=dict)
-    unavailable: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"settings": self.settings, "protocols": self.protocols, "unavailable": self.unavailable,
-                "metrics": METRIC_COLUMNS, "rows": self.rows}
+        return {"settings": self.settings, "protocols": self.protocols, "metrics": METRIC_COLUMNS, "rows": self.rows}
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -153,11 +134,7 @@ def rank_candidates(scores: np.ndarray, excluded: np.ndarray, pool: int) -> np.n
     """
     if np.isnan(scores).any():
         raise metrics.MissingPredictionError(f"{int(np.isnan(scores).sum())} scores are NaN")
-    masked = np.where(excluded, -np.inf, scores)
-    pool = min(pool, masked.size)
-    top = np.argpartition(-masked, pool - 1)[:pool] if pool < masked.size else np.arange(masked.size)
-    top = top[np.lexsort((top, -masked[top]))]
-    return top[np.isfinite(masked[top])]
+    return top_k(np.where(excluded, -np.inf, scores), pool)
 
 
 @dataclass
@@ -184,7 +161,7 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
                                     "genre_ndcg@10")} for v in variants}
     lists = {v: [] for v in variants}
     predicted, actual = [], []
-    rates = getattr(scorer, "predicts_ratings", True)
+    rates = scorer.predicts_ratings
     for user, test in case.test.groupby("user_id", sort=True):
         user = int(user)
         history = case.histories.get(user, {})
@@ -270,7 +247,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         progress: called with one line per step.
 
     Returns:
-        A Report; models whose code is missing are listed in ``unavailable``.
+        A Report.
     """
     registry = dict(REGISTRY if registry is None else registry)
     options = {"seed": seed, **(options or {})}
@@ -307,12 +284,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         for name in models:
             spec = registry[name]
             say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
-            try:
-                scorer, fit_s = _fit(spec, options, train)
-            except ModelUnavailable as error:
-                report.unavailable[name] = str(error)
-                say(f"[{protocol}] {name} unavailable: {error}")
-                continue
+            scorer, fit_s = _fit(spec, options, train)
             for reveal_k, case in cases:
                 started = time.perf_counter()
                 results = evaluate_scorer(scorer, case, catalog=catalog, genres=genres, k=k, pool=pool,
@@ -341,21 +313,3 @@ def format_table(report: Report) -> str:
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
-
-
-def tune_ease_lambda(train: pd.DataFrame, lambdas: Sequence[float] = (100, 250, 500, 1000, 2000), *,
-                     k: int = 10) -> dict[float, float]:
-    """Validation NDCG@k of EASE for each lambda, on a chronological carve-out of ``train``
-    (each user's last 20% of *training* ratings); the test set is never touched.
-
-    Returns:
-        lambda -> validation NDCG@k.
-    """
-    validation = validation_split(train, fraction=0.2)
-    case = _Case(_histories(validation.train), validation.test, warm=True)
-    catalog = np.unique(validation.train["movie_id"].to_numpy(dtype=np.int64))
-    out = {}
-    for l2 in lambdas:
-        scorer = EASEScorer(l2=l2).fit(validation.train)
-        out[float(l2)] = evaluate_scorer(scorer, case, catalog=catalog, genres=None, k=k)[STRICT]["ndcg@10"]
-    return out

@@ -1,4 +1,4 @@
-"""``NCFScorer``: the NeuMF engine behind the ``ncf.base.Scorer`` contract.
+"""``NCFScorer``: the NeuMF engine behind the ``ncf.protocol.Scorer`` contract.
 
 ``fit`` trains with Keras (``ncf.training``); ``score`` and ``predict_ratings`` run in NumPy
 (``ncf.serving``): a user seen in training uses their learned vectors, anyone else is folded
@@ -22,6 +22,8 @@ class NCFScorer:
     Args:
         config: an NCFConfig; or keyword arguments for one (``NCFScorer(epochs=5, mode="implicit")``).
     """
+
+    predicts_ratings = True
 
     def __init__(self, config: NCFConfig | None = None, **kwargs):
         if config is not None and kwargs:

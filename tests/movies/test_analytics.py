@@ -57,7 +57,6 @@ def write_evaluation(data_dir):
     (data_dir / "evaluation.json").write_text(json.dumps({
         "settings": {"seed": 42, "relevant_stars": 4.0},
         "metrics": ["ndcg@10", "rmse"],
-        "unavailable": {"ncf": "not importable"},
         "rows": [{"model": "ease", "protocol": "cold", "k": 5, "list": "strict top-10", "ndcg@10": 0.123456,
                   "rmse": None, "users": 61}],
     }))

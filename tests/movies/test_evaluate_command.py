@@ -22,7 +22,7 @@ def test_evaluate_writes_the_table_as_json(dataset, tmp_path, capsys):
     output = tmp_path / "out" / "evaluation.json"
     call_command("evaluate", data=dataset, models="popularity,damped-mean", ks="1,2", output=output, seed=3)
     data = json.loads(output.read_text())
-    assert set(data) == {"settings", "protocols", "unavailable", "metrics", "rows"}
+    assert set(data) == {"settings", "protocols", "metrics", "rows"}
     assert data["settings"]["seed"] == 3 and data["settings"]["ks"] == [1, 2]
     assert set(data["protocols"]) == {"warm", "cold"}
     assert {(r["model"], r["protocol"], r["k"]) for r in data["rows"]} == {

@@ -5,7 +5,7 @@ import pytest
 from movies import recommender
 from ncf import artifacts
 from ncf.config import NCFConfig
-from ncf.serving import random_weights
+from ncf.testing import random_weights
 from ncf.vocabulary import Vocabulary
 from tests.ncf.conftest import N_MOVIES, write_structured_dataset
 
@@ -151,9 +151,9 @@ def test_startup_trains_in_the_background_then_serves_the_model(engine_settings)
     assert len(recommender.recommend(ratings={1: 5.0}, n=10)) == 10
 
 
-def test_the_site_ranks_with_the_product_blend(engine_settings):
+def test_the_site_ranks_with_the_product_ranker(engine_settings):
     from ncf.baselines import EASEScorer
-    from ncf.product import PRODUCT_WEIGHTS, product_from_parts
+    from ncf.ranker import PRODUCT_WEIGHTS, Ranker
 
     extras = product_extras()
     save_model(engine_settings, extras=extras)
@@ -163,8 +163,8 @@ def test_the_site_ranks_with_the_product_blend(engine_settings):
     picks = recommender.recommend(ratings=ratings, exclude=[4], n=8, diversify=False)
     # The same blend built independently from the saved parts, with no content index.
     ease = EASEScorer.from_weights(extras["ease_movie_ids"], extras["ease_weights"])
-    expected = product_from_parts(recommender._engine.scorer, ease=ease, content=None,
-                                  rating_counts=extras["rating_counts"])
+    expected = Ranker.from_parts(recommender._engine.scorer, ease=ease, content=None,
+                                 rating_counts=extras["rating_counts"])
     scores = expected.score(user_id=None, history=ratings)
     order = [int(m) for m in expected.items.raw(np.argsort(-scores, kind="stable")) if m not in (1, 2, 3, 4)]
     assert [p.movie_id for p in picks] == order[:8]

@@ -88,18 +88,12 @@ def test_recommendations_fall_back_to_popular_when_the_recommender_fails(catalog
         raise RuntimeError("model file corrupt")
 
     monkeypatch.setattr(recommender, "recommend", broken)
-    panel = selectors.recommendations_for_visitor(state=state_with({1: 4, 2: 5, 3: 2}), n=5)
-    assert [item.movie.id for item in panel.items] == [4, 5, 6, 7, 8]
-
-
-def test_empty_reason_is_explained_by_the_best_rated_movie_sharing_a_genre(named_catalog, monkeypatch):
-    matrix = named_catalog["matrix"]
-    monkeypatch.setattr(
-        recommender, "recommend", lambda **kwargs: [recommender.Recommendation(matrix.id, 1.0, 4.4, "")]
-    )
-    state = state_with({6: 5.0, 1: 4.5, 8533: 5.0})  # Heat shares Action/Thriller; Toy Story and Notebook share nothing
-    panel = selectors.recommendations_for_visitor(state=state, n=10)
-    assert [(item.movie.id, item.reason) for item in panel.items] == [(matrix.id, "because you rated Heat 5 stars")]
+    panel = selectors.recommendations_for_visitor(state=state_with({1: 4, 2: 5, 3: 2}), n=5, seed=4)
+    # The same popular picks the site shows while a model trains: the catalog's most-rated, shuffled.
+    expected = recommender.recommend_popular(ratings={1: 4, 2: 5, 3: 2}, n=5, seed=4)
+    assert [item.movie.id for item in panel.items] == [rec.movie_id for rec in expected]
+    assert len(expected) == 5 and not {1, 2, 3} & {item.movie.id for item in panel.items}
+    assert {item.reason for item in panel.items} == {"popular with everyone"}
 
 
 def test_reason_from_the_recommender_is_kept(named_catalog, monkeypatch):

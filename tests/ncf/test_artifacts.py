@@ -8,7 +8,8 @@ from filelock import Timeout
 
 from ncf import artifacts
 from ncf.config import CODE_VERSION, NCFConfig
-from ncf.serving import random_weights
+from tests.ncf.conftest import tiny_config
+from ncf.testing import random_weights
 from ncf.vocabulary import Vocabulary
 
 
@@ -104,3 +105,22 @@ def test_only_one_holder_of_the_training_lock(tmp_path):
     thread.join()
     with artifacts.training_lock(tmp_path, timeout=1):
         pass
+
+
+def test_artifact_extras_round_trip_as_checksummed_memory_maps(tmp_path):
+    config = tiny_config()
+    weights = random_weights(3, 4, config, np.random.default_rng(0))
+    extras = {"ease_weights": np.arange(16, dtype=np.float32).reshape(4, 4), "rating_counts": np.array([5, 1, 0, 2])}
+    path = artifacts.save_artifact(tmp_path, config=config, users=Vocabulary([1, 2, 3]),
+                                   items=Vocabulary([10, 20, 30, 40]), weights=weights, metadata={}, extras=extras)
+    loaded = artifacts.load_current(tmp_path)
+    assert set(loaded.extras) == {"ease_weights", "rating_counts"}
+    assert isinstance(loaded.extras["ease_weights"], np.memmap)
+    np.testing.assert_array_equal(loaded.extras["ease_weights"], extras["ease_weights"])
+    np.testing.assert_array_equal(loaded.extras["rating_counts"], [5, 1, 0, 2])
+    (path / "rating_counts.npy").write_bytes(b"tampered")
+    with pytest.raises(artifacts.ArtifactError, match="checksum mismatch for rating_counts.npy"):
+        artifacts.load_current(tmp_path)
+    with pytest.raises(ValueError, match="not a plain identifier"):
+        artifacts.save_artifact(tmp_path, config=config, users=Vocabulary([1]), items=Vocabulary([10]),
+                                weights=weights, metadata={}, extras={"../x": np.zeros(1)})

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from ncf import baselines
-from ncf.base import Scorer
+from ncf.protocol import Scorer
 
 
 def frame(rows):
@@ -97,3 +97,27 @@ def test_fold_in_solves_the_ridge_problem_exactly(small):
     a = f.T @ f + np.diag([0.3 * 2, 0.3 * 2, 2.0])
     expected = np.linalg.solve(a, f.T @ t)
     np.testing.assert_allclose(np.append(vector, bias), expected, atol=1e-6)
+
+
+
+def test_capped_ease_keeps_the_most_rated_movies_only():
+    # Movie 1: 4 ratings, 2: 3, 3: 2, 4: 2, 5: 1.
+    rows = [(u, m, 4.0, 0) for m, users in {1: [1, 2, 3, 4], 2: [1, 2, 3], 3: [1, 2], 4: [3, 4], 5: [1]}.items()
+            for u in users]
+    ease = baselines.EASEScorer(l2=1.0, max_items=3, min_ratings=2).fit(frame(rows))
+    # Three of the four movies with >= 2 ratings; the tie between 3 and 4 goes to the lower id.
+    assert sorted(ease.items.ids.tolist()) == [1, 2, 3]
+    assert ease.weights.shape == (3, 3)
+    assert baselines.EASEScorer(l2=1.0, min_ratings=2).fit(frame(rows)).items.ids.tolist() == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="no movie has enough ratings"):
+        baselines.EASEScorer(min_ratings=10).fit(frame(rows))
+
+
+def test_ease_from_saved_weights_scores_like_the_fitted_one(structured_frame):
+    fitted = baselines.EASEScorer(l2=10.0).fit(structured_frame)
+    loaded = baselines.EASEScorer.from_weights(fitted.items.ids, fitted.weights)
+    history = {1: 5.0, 7: 4.0, 30: 1.0}
+    np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
+                                  fitted.score(user_id=None, history=history))
+    with pytest.raises(ValueError, match="do not match"):
+        baselines.EASEScorer.from_weights(fitted.items.ids[:-1], fitted.weights)

@@ -104,35 +104,10 @@ def test_run_evaluation_reports_every_model_protocol_and_k():
     assert [r["ndcg@10"] for r in again.rows] == [r["ndcg@10"] for r in report.rows]
 
 
-def test_unavailable_models_are_listed_not_fatal():
-    def missing(options):
-        raise evaluation.ModelUnavailable("not built yet")
-
-    registry = {**evaluation.REGISTRY, "future": evaluation.ModelSpec(missing)}
-    report = evaluation.run_evaluation(_synthetic(), models=["popularity", "future"], protocols=["warm"],
-                                       registry=registry)
-    assert report.unavailable == {"future": "not built yet"}
-    assert [r["model"] for r in report.rows] == ["popularity"]
+def test_unknown_models_are_refused():
     with pytest.raises(KeyError, match="unknown model"):
         evaluation.run_evaluation(_synthetic(), models=["nope"])
 
 
-def test_blend_sums_per_person_z_scores_and_borrows_stars():
-    catalog = np.array([1, 2, 3])
-
-    class Const(FixedScorer):
-        def __init__(self, ids, values):
-            super().__init__(ids)
-            self.values = np.asarray(values, dtype=np.float32)
-
-        def score(self, *, user_id, history):
-            return self.values
-
-    blend = evaluation.BlendScorer([(Const(catalog, [1, 2, 3]), 1.0), (Const([2, 3, 4], [30, 10, 20]), 2.0)],
-                                   stars_from=0).fit(None)
-    np.testing.assert_array_equal(blend.items.ids, [1, 2, 3, 4])
-    z = np.array([-1.0, 0.0, 1.0]) / np.std([1, 2, 3])
-    w = (np.array([30.0, 10, 20]) - 20) / np.std([30, 10, 20])
-    np.testing.assert_allclose(blend.score(user_id=None, history={}),
-                               [z[0], z[1] + 2 * w[0], z[2] + 2 * w[1], 2 * w[2]], rtol=1e-6)
-    np.testing.assert_array_equal(blend.predict_ratings(user_id=None, history={}, movie_ids=[1]), [4.0])
+def test_only_the_served_ranker_is_marked_as_the_product():
+    assert [name for name, spec in evaluation.REGISTRY.items() if spec.product] == ["product"]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ncf.config import NCFConfig
-from ncf.serving import NumpyNeuMF, random_weights
+from ncf.serving import NumpyNeuMF
+from ncf.testing import random_weights
 from tests.ncf.conftest import tiny_config
 
 REPO = Path(__file__).resolve().parents[2]

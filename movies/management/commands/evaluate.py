@@ -8,8 +8,7 @@
 Prints the protocol, one line per fitted model, then one table (rows: model x protocol x k x
 list; columns: RMSE, MAE, Precision/Recall/NDCG/MRR/HitRate@10, coverage@10, genre NDCG@10),
 and saves the table as JSON (default ``settings.DATA_DIR / "evaluation.json"``) for the
-site's analytics page. Models whose code is not importable yet (the NCF before the engine
-lands) are listed as unavailable rather than failing the run. See docs/evaluation.md.
+site's analytics page. ``product`` is the ranker the site serves. See docs/evaluation.md.
 """
 import json
 import os
@@ -99,13 +98,13 @@ class Command(BaseCommand):
                      + ("on" if run_options["content_index"] is not None else "off (run build_content to add it)"))
         if options["tune_product"]:
             from ncf.evaluation import _ncf
-            from ncf.product import tune_product
+            from ncf.tuning import tune_product
 
             ncf_options = {**run_options, "seed": options["seed"]}
             weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
                                              seed=options["seed"], ks=ks, progress=progress)
             progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
-                     f"regular {weights.regular} from {weights.regular_from} ({weights.normalise})")
+                     f"regular {weights.regular} from {weights.regular_from}")
             run_options["product_weights"] = weights
 
         try:
@@ -126,8 +125,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Protocol: {protocol['description']}")
         self.stdout.write("Relevant = test rating >= 4; candidates = every training movie the person has not rated.")
         self.stdout.write(format_table(report))
-        for name, reason in report.unavailable.items():
-            self.stdout.write(self.style.WARNING(f"{name}: not evaluated, {reason}"))
         try:
             write_json_atomic(Path(output), report.to_dict())
         except OSError as exc:
@@ -146,10 +143,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _site_config():
-        """The site's NCF configuration when the engine is present (so ``ncf`` is what users get)."""
-        try:
-            from movies.recommender import engine_config
+        """The site's NCF configuration (so ``ncf`` and ``product`` are what users get)."""
+        from movies.recommender import engine_config
 
-            return engine_config()
-        except ImportError:
-            return None
+        return engine_config()

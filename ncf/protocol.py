@@ -17,8 +17,12 @@ from .vocabulary import Vocabulary
 
 @runtime_checkable
 class Scorer(Protocol):
+    """What the evaluation harness and the ranker read of every recommender."""
+
     #: Movies the scorer knows, in the column order of ``score``.
     items: Vocabulary
+    #: Whether ``predict_ratings`` gives stars (RMSE is measured only for those that do).
+    predicts_ratings: bool
 
     def fit(self, train: pd.DataFrame) -> "Scorer":
         """Learn from ``train`` (columns user_id, movie_id, rating, timestamp). Returns self."""
