@@ -88,7 +88,6 @@ def test_dashboard_draws_every_chart_and_the_evaluation_table(client, settings, 
     body = response.content.decode()
     assert body.count("class=\"analytics-chart__svg\"") == 5
     assert "0.1235" in body and "cold k=5" in body
-    assert "ncf (not importable)" in body
     assert response.context["data"].summary == {"movies": 12, "ratings": 24, "users": 2, "embedded": 12}
 
 
