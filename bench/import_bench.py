@@ -107,7 +107,8 @@ def main() -> None:
     print("| dataset | ratings | command wall (s) | import itself (s) | ratings/s | peak RSS (MiB) | notes |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name, count, wall, inside, rss, note in rows:
-        print(f"| {name} | {count:,} | {wall:.1f} | {inside:.1f} | {count / inside:,.0f} | {rss / 1024:,.0f} | {note} |")
+        print(f"| {name} | {count:,} | {wall:.1f} | {inside:.1f} | {count / inside:,.0f} | {rss / 1024:,.0f} "
+              f"| {note} |")
 
 
 if __name__ == "__main__":

@@ -70,5 +70,5 @@ def post_worker_init(worker):
     if callable(start):
         try:
             start()
-        except Exception:  # noqa: BLE001 - a failed warm-up must not kill the worker: the fallback serves
+        except Exception:
             worker.log.exception("recommender start-up failed; serving the popularity fallback")

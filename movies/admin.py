@@ -9,8 +9,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
 from .models import RATING_VALUES, Genre, Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from .tmdb import poster_url
 
-POSTER_THUMB_URL = "https://image.tmdb.org/t/p/w92{path}"
 TAGS_SHOWN = 50
 
 
@@ -125,7 +125,7 @@ class MovieAdmin(admin.ModelAdmin):
         if movie.poster_path:
             return format_html(
                 '<img src="{}" alt="" width="46" height="69" loading="lazy" style="object-fit:cover">',
-                POSTER_THUMB_URL.format(path=movie.poster_path),
+                poster_url(movie, size="w92"),
             )
         return format_html(
             '<span title="No poster" style="display:inline-block;width:46px;height:69px;background:#ddd;'
@@ -147,11 +147,15 @@ class MovieAdmin(admin.ModelAdmin):
 
     @admin.display(description="IMDb")
     def imdb_link(self, movie):
-        return format_html('<a href="{0}" rel="noopener" target="_blank">{0}</a>', movie.imdb_url) if movie.imdb_url else "—"
+        if not movie.imdb_url:
+            return "—"
+        return format_html('<a href="{0}" rel="noopener" target="_blank">{0}</a>', movie.imdb_url)
 
     @admin.display(description="TMDB")
     def tmdb_link(self, movie):
-        return format_html('<a href="{0}" rel="noopener" target="_blank">{0}</a>', movie.tmdb_url) if movie.tmdb_url else "—"
+        if not movie.tmdb_url:
+            return "—"
+        return format_html('<a href="{0}" rel="noopener" target="_blank">{0}</a>', movie.tmdb_url)
 
     @admin.display(description="Histogram")
     def rating_histogram(self, movie):

@@ -141,7 +141,8 @@ def chart_rating_distribution() -> Chart:
 def chart_ratings_per_genre() -> Chart:
     from .models import Genre
 
-    chart = Chart("genres", "Ratings per genre", caption="Ratings of movies in each genre (a movie counts for each of its genres).")
+    chart = Chart("genres", "Ratings per genre",
+                  caption="Ratings of movies in each genre (a movie counts for each of its genres).")
     rows = [(name, n or 0) for name, n in
             Genre.objects.annotate(n=Sum("movies__rating_count")).values_list("name", "n")]
     rows = sorted((r for r in rows if r[1] > 0), key=lambda r: r[1])
@@ -194,7 +195,8 @@ def chart_embedding_map(index) -> Chart:
     from .models import Movie
 
     chart = Chart("map", "Movie map",
-                  caption=f"The {MAP_SAMPLE:,} most-rated movies' sentence embeddings projected to 2-D (PCA), coloured by first genre.")
+                  caption=f"The {MAP_SAMPLE:,} most-rated movies' sentence embeddings projected to 2-D (PCA), "
+                          "coloured by first genre.")
     if index is None or len(index) < 3 or index.embeddings.shape[1] == 0:
         chart.empty = "No content index yet: run `python manage.py build_content`."
         return chart

@@ -19,7 +19,13 @@ import pandas as pd
 from django.conf import settings
 
 from ncf.content import (
-    EMBEDDINGS_FILE, ContentConfig, ContentIndex, Encoder, Progress, catalog_frame, load_minilm_encoder,
+    EMBEDDINGS_FILE,
+    ContentConfig,
+    ContentIndex,
+    Encoder,
+    Progress,
+    catalog_frame,
+    load_minilm_encoder,
 )
 
 logger = logging.getLogger(__name__)

@@ -25,14 +25,11 @@ from django.db import IntegrityError, connection, transaction
 
 from ncf import datasets
 from ncf.datasets import DatasetError
+from ncf.titles import split_title_year
 
 from .models import Genre, Movie, Rating, Tag
 
 RELEASES = ("ml-latest-small", "ml-25m", "ml-32m", "ml-1m", "ml-10m")
-
-# "(500) Days of Summer (2009)" -> "(500) Days of Summer", 2009; "Fawlty Towers (1975-1979)" -> 1975.
-# Titles without a year ("Babylon 5") are kept whole.
-_TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-\u2013]\s*(?:\d{4})?)?\)\s*$")
 
 TITLE_MAX_LENGTH = Movie._meta.get_field("title").max_length
 TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
@@ -40,15 +37,6 @@ TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
 
 class MovieLensError(Exception):
     """Fetching or importing failed; the message says what to do. Nothing was changed."""
-
-
-def title_split(raw: str) -> tuple[str, int | None]:
-    """Split a MovieLens title into the title proper and its year (None when it has none)."""
-    text = raw.strip()
-    match = _TITLE_YEAR.match(text)
-    if match and match.group("title"):
-        return match.group("title"), int(match.group("year"))
-    return text, None
 
 
 # --- Import ----------------------------------------------------------------
@@ -163,7 +151,7 @@ def _import_movies(movies, links, say) -> int:
     link_of = {row.movie_id: (row.imdb_id, row.tmdb_id) for row in links.itertuples(index=False)}
     rows = []
     for movie_id, raw_title in zip(movies["movie_id"].tolist(), movies["title"]):
-        title, year = title_split(raw_title)
+        title, year = split_title_year(raw_title)
         rows.append((movie_id, title, year, *link_of.get(movie_id, (None, None))))
     # Upsert rather than replace: TMDB fields fetched later must survive a re-import.
     _, upsert = _statements(Movie, ["id", "title", "year", "imdb_id", "tmdb_id"], ["id"], defaults=True)

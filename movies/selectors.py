@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Max
 
+from ncf.titles import split_title_year
+
 from . import recommender
+from .content import similar_movies
 from .models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
 
 logger = logging.getLogger(__name__)
@@ -186,7 +189,8 @@ def recommendations_for_visitor(
         info = recommender.ModelInfo(status=recommender.STATUS_TRAINING, trained_at=None, kind="unavailable")
     needed = max(0, settings.RECOMMENDATIONS_MIN_RATINGS - state.rated_count)
     if needed:
-        return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed, seed=seed)
+        return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed,
+                                   seed=seed)
     exclude = set(state.skipped) | set(state.hidden)
     try:
         recs = recommender.recommend(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
@@ -214,7 +218,7 @@ _SPACES = re.compile(r"\s+")
 def search_key(text: str) -> str:
     """Lower case, accents and punctuation dropped, MovieLens' "Matrix, The" turned into "the matrix"."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower().strip()
-    text = re.sub(r"\s*\(\d{4}\)\s*$", "", text)  # a year left in the title
+    text = split_title_year(text)[0]  # a year left in the title
     match = _ARTICLE_SUFFIX.match(text)
     if match:
         text = f"{match['article']} {match['body']}"
@@ -312,35 +316,11 @@ def movie_tags(*, movie: Movie, limit: int = TAGS_DEFAULT_LIMIT) -> list[str]:
     return [shown for _count, shown in ordered[:limit]]
 
 
-def _content_similar_ids(movie_id: int, n: int) -> list[int] | None:
-    """Ask the content engine, when there is one, for similar movies; None when it cannot answer."""
-    try:
-        from . import content  # provided by the content-engine work; absent until it lands
-    except ImportError:
-        return None
-    similar = getattr(content, "similar_movies", None)
-    if similar is None:
-        return None
-    try:
-        result = similar(movie_id=movie_id, n=n)
-    except Exception:
-        logger.exception("content.similar_movies(%s) failed; using shared genres", movie_id)
-        return None
-    ids = []
-    for item in result or []:
-        candidate = getattr(item, "movie_id", getattr(item, "id", item))
-        try:
-            ids.append(int(candidate))
-        except (TypeError, ValueError):
-            continue
-    return ids or None
-
-
 def movies_similar(*, movie: Movie, n: int = SIMILAR_DEFAULT_N, exclude=()) -> list[Movie]:
     """Similar movies: the content engine's when available, else most shared genres, then popularity."""
     excluded = set(exclude) | {movie.id}
-    ids = _content_similar_ids(movie.id, n + len(excluded))
-    if ids is not None:
+    ids = similar_movies(movie.id, n + len(excluded))
+    if ids:
         return [m for m in _movies_in_order(ids) if m.id not in excluded][:n]
     genre_ids = [genre.id for genre in movie.genres.all()]
     if not genre_ids:

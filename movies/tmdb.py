@@ -198,17 +198,17 @@ class TmdbClient:
     @classmethod
     def from_settings(cls, **overrides) -> TmdbClient:
         """A client configured from Django settings; raises TmdbNotConfigured without credentials."""
-        options = dict(
-            api_key=settings.TMDB_API_KEY or "",
-            read_access_token=settings.TMDB_READ_ACCESS_TOKEN or "",
-            base_url=settings.TMDB_API_URL,
-            connect_timeout=getattr(settings, "TMDB_CONNECT_TIMEOUT_SECONDS", 3.05),
-            read_timeout=settings.TMDB_TIMEOUT_SECONDS,
-            requests_per_second=settings.TMDB_REQUESTS_PER_SECOND,
-            max_retries=getattr(settings, "TMDB_MAX_RETRIES", 4),
-            backoff=getattr(settings, "TMDB_BACKOFF_SECONDS", 0.5),
-            max_retry_wait=getattr(settings, "TMDB_MAX_RETRY_WAIT_SECONDS", 30.0),
-        )
+        options = {
+            "api_key": settings.TMDB_API_KEY or "",
+            "read_access_token": settings.TMDB_READ_ACCESS_TOKEN or "",
+            "base_url": settings.TMDB_API_URL,
+            "connect_timeout": getattr(settings, "TMDB_CONNECT_TIMEOUT_SECONDS", 3.05),
+            "read_timeout": settings.TMDB_TIMEOUT_SECONDS,
+            "requests_per_second": settings.TMDB_REQUESTS_PER_SECOND,
+            "max_retries": getattr(settings, "TMDB_MAX_RETRIES", 4),
+            "backoff": getattr(settings, "TMDB_BACKOFF_SECONDS", 0.5),
+            "max_retry_wait": getattr(settings, "TMDB_MAX_RETRY_WAIT_SECONDS", 30.0),
+        }
         options.update(overrides)
         return cls(**options)
 

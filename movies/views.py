@@ -148,7 +148,7 @@ def skip(request: HttpRequest) -> HttpResponse:
         state=state, n=1, seed=_grid_seed(request), exclude=form.cleaned_data["shown"]
     )
     if not replacement:
-        return HttpResponse("", status=200, headers={"X-Card-Replacement": "none"})
+        return HttpResponse("", status=200)  # nothing left to show: the page removes the card
     return render(request, "movies/_rate_card.html", {"movie": replacement[0], "next": reverse("movies:home")})
 
 

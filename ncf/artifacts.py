@@ -24,7 +24,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +120,7 @@ def save_artifact(store: Path, *, config: NCFConfig, users: Vocabulary, items: V
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     meta = {
-        "trained_at": datetime.now(timezone.utc).isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(),
         "code_version": CODE_VERSION,
         "settings_hash": config.training_hash(),
         "n_users": len(users), "n_items": len(items),
@@ -145,7 +145,7 @@ def save_artifact(store: Path, *, config: NCFConfig, users: Vocabulary, items: V
                 os.fsync(handle.fileno())
         # Microseconds, so names sort by age even for saves within one second (pruning keeps
         # the newest by name).
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         final = store / f"ncf-{stamp}-{uuid.uuid4().hex[:8]}"
         os.replace(tmp, final)
     except BaseException:

@@ -82,7 +82,7 @@ class PopularityScorer(_MatrixScorer):
     def __init__(self):
         self.counts: np.ndarray | None = None
 
-    def fit(self, train: pd.DataFrame) -> "PopularityScorer":
+    def fit(self, train: pd.DataFrame) -> PopularityScorer:
         _, cols, _ = self._index(train)
         self.counts = np.bincount(cols, minlength=len(self.items)).astype(np.float32)
         return self
@@ -107,7 +107,7 @@ class DampedMeanScorer(_MatrixScorer):
         self.item_bias: np.ndarray | None = None
         self.mean = 0.0
 
-    def fit(self, train: pd.DataFrame) -> "DampedMeanScorer":
+    def fit(self, train: pd.DataFrame) -> DampedMeanScorer:
         _, cols, stars = self._index(train)
         self.mean = float(stars.mean())
         sums = np.bincount(cols, weights=stars - self.mean, minlength=len(self.items))
@@ -145,7 +145,7 @@ class ItemKNNScorer(_MatrixScorer):
         self.shrinkage = float(shrinkage)
         self.similarity: sparse.csr_matrix | None = None
 
-    def fit(self, train: pd.DataFrame) -> "ItemKNNScorer":
+    def fit(self, train: pd.DataFrame) -> ItemKNNScorer:
         rows, cols, _ = self._index(train)
         x = self._binary(rows, cols).tocsc()
         co = (x.T @ x).toarray().astype(np.float32)  # co-occurrence counts
@@ -227,7 +227,7 @@ class BiasedMFScorer(_MatrixScorer):
         constant = np.array([0.0] * self.factors + [self.bias_reg])
         return weighted, constant
 
-    def fit(self, train: pd.DataFrame) -> "BiasedMFScorer":
+    def fit(self, train: pd.DataFrame) -> BiasedMFScorer:
         rows, cols, stars = self._index(train)
         rng = np.random.default_rng(self.seed)
         n_users, n_items, d = len(self.users), len(self.items), self.factors
@@ -304,7 +304,7 @@ class EASEScorer(_MatrixScorer):
         self.weights: np.ndarray | None = None
 
     @classmethod
-    def from_weights(cls, movie_ids: np.ndarray, weights: np.ndarray, l2: float = 500.0) -> "EASEScorer":
+    def from_weights(cls, movie_ids: np.ndarray, weights: np.ndarray, l2: float = 500.0) -> EASEScorer:
         """A fitted scorer from saved weights (``weights`` may be a read-only memory map)."""
         if weights.shape != (len(movie_ids), len(movie_ids)):
             raise ValueError(f"EASE weights {weights.shape} do not match {len(movie_ids)} movies")
@@ -326,7 +326,7 @@ class EASEScorer(_MatrixScorer):
             raise ValueError("EASE: no movie has enough ratings to learn from")
         return kept
 
-    def fit(self, train: pd.DataFrame) -> "EASEScorer":
+    def fit(self, train: pd.DataFrame) -> EASEScorer:
         rows, cols, _ = self._index(self._kept_movies(train))
         x = self._binary(rows, cols).tocsc()
         gram = (x.T @ x).toarray().astype(np.float32)

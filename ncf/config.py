@@ -74,7 +74,7 @@ class NCFConfig:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "NCFConfig":
+    def from_dict(cls, data: dict) -> NCFConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .titles import split_title_year
 from .vocabulary import Vocabulary
 
 Encoder = Callable[[list[str]], np.ndarray]
@@ -43,8 +44,6 @@ EMBEDDINGS_INDEX_FILE = "embeddings.json"
 TFIDF_FILE = "tfidf.npz"
 TFIDF_INDEX_FILE = "tfidf.json"
 NO_GENRES = "(no genres listed)"
-
-_YEAR_RE = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,6 @@ class ContentConfig:
 
 
 # --------------------------------------------------------------------------- movie text
-
-
-def split_title_year(title: str) -> tuple[str, int | None]:
-    """``"Heat (1995)"`` -> ``("Heat", 1995)``; titles without a year give ``None``."""
-    match = _YEAR_RE.search(title or "")
-    if not match:
-        return (title or "").strip(), None
-    return title[: match.start()].strip(), int(match.group(1))
 
 
 def genre_list(genres: str | Iterable[str] | None) -> list[str]:
@@ -354,7 +345,7 @@ class ContentIndex:
     @classmethod
     def build(cls, catalog: pd.DataFrame, *, encoder: Encoder | Callable[[], Encoder],
               cache_dir: str | Path | None = None, config: ContentConfig | None = None,
-              progress: Progress | None = None, lazy_encoder: bool = False) -> "ContentIndex":
+              progress: Progress | None = None, lazy_encoder: bool = False) -> ContentIndex:
         """Build from :func:`catalog_frame` output. With ``cache_dir`` the embedding cache is
         used and refreshed, and the TF-IDF matrix saved beside it."""
         config = config or ContentConfig()
@@ -386,7 +377,7 @@ class ContentIndex:
             json.dumps({"movie_ids": [int(m) for m in self.items.ids]}), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: str | Path, config: ContentConfig | None = None) -> "ContentIndex | None":
+    def load(cls, directory: str | Path, config: ContentConfig | None = None) -> ContentIndex | None:
         """The index saved by :meth:`build` with a cache dir, or ``None`` when absent or stale."""
         directory = Path(directory)
         ids, _prints, embeddings = EmbeddingCache(directory).load()
@@ -457,7 +448,7 @@ class ContentIndex:
         """How well every movie matches a person's taste: similarity to the movies they rated,
         weighted by ``rating - their mean`` (centred, so disliked movies push away); when all
         ratings are equal, by the ratings >= ``like_threshold``. Float32 (len(self),)."""
-        ids = np.asarray([m for m in history], dtype=np.int64)
+        ids = np.asarray(list(history), dtype=np.int64)
         rows = self.items.indices(ids)
         known = rows >= 0
         if not known.any():

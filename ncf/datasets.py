@@ -292,7 +292,7 @@ class _DatLines(io.RawIOBase):
     """
 
     def __init__(self, path: Path, block: int = 1 << 20):
-        self._file = open(path, "rb")
+        self._file = open(path, "rb")  # noqa: SIM115 (the reader owns it; close() closes it)
         self._block = block
         self._pending = b""
         self._out = b""
@@ -394,14 +394,15 @@ def iter_ratings_checked(
                 f"(expected {','.join(_CSV_COLUMNS['ratings'])}, found {header_line})"
             )
         source, first_line = path, 2
-        options = dict(header=0, encoding="utf-8", encoding_errors="replace")
+        options = {"header": 0, "encoding": "utf-8", "encoding_errors": "replace"}
         rename = dict(zip(_CSV_COLUMNS["ratings"], names))
     else:
         source, first_line = _DatLines(path), 1
-        options = dict(sep="\x1f", header=None, names=names, encoding="latin-1")
+        options = {"sep": "\x1f", "header": None, "names": names, "encoding": "latin-1"}
         rename = {}
     reader = pd.read_csv(
-        source, chunksize=chunk_rows, skip_blank_lines=False, keep_default_na=False, na_values=[""], quoting=3, **options,
+        source, chunksize=chunk_rows, skip_blank_lines=False, keep_default_na=False, na_values=[""], quoting=3,
+        **options,
     )
     try:
         with reader:

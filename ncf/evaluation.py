@@ -260,7 +260,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                               "ks": list(ks), "models": list(models), "protocols": protocols,
                               "ratings": int(len(ratings)), "users": int(ratings["user_id"].nunique()),
                               "movies": int(ratings["movie_id"].nunique()),
-                              "options": {key: value for key, value in options.items()}})
+                              "options": dict(options.items())})
     splits = []
     if "warm" in protocols:
         split = warm_split(ratings)

@@ -24,7 +24,7 @@ class Scorer(Protocol):
     #: Whether ``predict_ratings`` gives stars (RMSE is measured only for those that do).
     predicts_ratings: bool
 
-    def fit(self, train: pd.DataFrame) -> "Scorer":
+    def fit(self, train: pd.DataFrame) -> Scorer:
         """Learn from ``train`` (columns user_id, movie_id, rating, timestamp). Returns self."""
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:

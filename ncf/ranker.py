@@ -131,7 +131,7 @@ class Ranker:
         return f"Ranker({' + '.join(parts)} + popularity, {len(self.items or ())} movies)"
 
     # -- building ----------------------------------------------------------------------------
-    def fit(self, train: pd.DataFrame) -> "Ranker":
+    def fit(self, train: pd.DataFrame) -> Ranker:
         """Train the NCF and EASE on ``train`` and count popularity, as ``train_ncf`` does."""
         self.ncf.fit(train)
         if self.ease is not None:
@@ -141,7 +141,7 @@ class Ranker:
 
     @classmethod
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
-                   rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS) -> "Ranker":
+                   rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
         index (or None) and the training rating count of each NCF movie."""
         counts = np.asarray(rating_counts, dtype=np.float64)
@@ -149,7 +149,7 @@ class Ranker:
             raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
         return cls(ncf, ease=ease, content=content, weights=weights)._attach(ncf.items, counts)
 
-    def _attach(self, items: Vocabulary, counts: np.ndarray) -> "Ranker":
+    def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
         self.items = items
         collaborative_ids = [self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
         collaborative = Vocabulary(np.concatenate(collaborative_ids))

@@ -38,7 +38,7 @@ class Examples:
         """(n, 4) float32 matrix the training loss unpacks."""
         return np.stack([self.rank_label, self.rank_weight, self.rating, self.rating_weight], axis=1)
 
-    def take(self, order: np.ndarray) -> "Examples":
+    def take(self, order: np.ndarray) -> Examples:
         return Examples(*(getattr(self, name)[order] for name in
                           ("users", "items", "rank_label", "rank_weight", "rating", "rating_weight")))
 

@@ -39,13 +39,13 @@ class NCFScorer:
         return f"NCFScorer(mode={c.mode!r}, foldin={c.foldin!r}, d={c.embedding_dim}, layers={list(c.layers)})"
 
     @classmethod
-    def from_parts(cls, config: NCFConfig, users: Vocabulary, items: Vocabulary, weights: dict) -> "NCFScorer":
+    def from_parts(cls, config: NCFConfig, users: Vocabulary, items: Vocabulary, weights: dict) -> NCFScorer:
         scorer = cls(config)
         scorer.users, scorer.items = users, items
         scorer.net = NumpyNeuMF(weights, config)
         return scorer
 
-    def fit(self, train: pd.DataFrame, progress=None) -> "NCFScorer":
+    def fit(self, train: pd.DataFrame, progress=None) -> NCFScorer:
         from .training import train as train_model
 
         result = train_model(train, self.config, progress=progress)

@@ -4,10 +4,9 @@ import zlib
 from django import template
 
 from movies.models import RATING_VALUES
+from movies.tmdb import poster_url as tmdb_poster_url
 
 register = template.Library()
-
-TMDB_IMAGE_BASE = "https://image.tmdb.org/t/p"
 
 # Placeholder posters take a hue from the movie's most telling genre. The order puts distinctive
 # genres first, so "Animation|Comedy" is coloured as animation rather than as comedy.
@@ -19,25 +18,10 @@ GENRE_HUES = {
 }
 
 
-def _local_poster_url(movie, size: str) -> str:
-    path = getattr(movie, "poster_path", "") or ""
-    if not path:
-        return ""
-    return f"{TMDB_IMAGE_BASE}/{size}/{path.lstrip('/')}"
-
-
 @register.simple_tag
 def poster_url(movie, size: str = "w342") -> str:
     """The TMDB poster URL for a movie, or "" when it has none (the template draws a placeholder)."""
-    try:
-        from movies.tmdb import poster_url as tmdb_poster_url  # the TMDB work's helper, when present
-    except ImportError:
-        return _local_poster_url(movie, size)
-    try:
-        return tmdb_poster_url(movie, size=size) or ""
-    except Exception:
-        # A poster is decoration: never let it break a page.
-        return _local_poster_url(movie, size)
+    return tmdb_poster_url(movie, size=size)
 
 
 def primary_genre(movie) -> str:

@@ -205,7 +205,7 @@ RECOMMENDER_RELOAD_SECONDS = env_float("RECOMMENDER_RELOAD_SECONDS", 5.0)
 
 # --- TMDB client (movies/tmdb.py) -------------------------------------------
 # Where poster images are served from until TMDB's /configuration has been fetched and cached.
-TMDB_IMAGE_BASE_URL = env_str("TMDB_IMAGE_BASE_URL", "https://image.tmdb.org/t/p/")
+TMDB_IMAGE_BASE_URL = env_str("TMDB_IMAGE_BASE_URL", "")  # "": movies.tmdb.DEFAULT_IMAGE_BASE_URL
 TMDB_CONNECT_TIMEOUT_SECONDS = env_float("TMDB_CONNECT_TIMEOUT_SECONDS", 3.05)
 # Retries after a 429, a 5xx, a timeout or a dropped connection; waits double from the backoff,
 # or follow Retry-After, never longer than the cap.

@@ -1,5 +1,5 @@
 """Local development: DEBUG on, a fixed insecure key, SQLite by default."""
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import env_bool, env_str
 
 DEBUG = env_bool("DJANGO_DEBUG", True)

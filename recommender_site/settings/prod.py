@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import STATIC_ROOT, STORAGES, env_bool, env_int, env_str
 
 DEBUG = False

@@ -118,7 +118,7 @@ class FakeTmdb:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body go out in separate writes
 
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 parts = urlsplit(self.path)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 answer = fake._answer(parts.path, parse_qs(parts.query), headers)
@@ -147,7 +147,7 @@ class FakeTmdb:
         return Handler
 
 
-# -- pytest fixtures (import them into a test module: `from tests.movies.fake_tmdb import fake_tmdb`) --
+# -- pytest fixtures (tests/movies/conftest.py offers them to every test module there) --
 import pytest  # noqa: E402
 
 

@@ -5,12 +5,14 @@ lists can be worked out by hand: in `api_catalog` every movie has mean 4.0 and m
 1000 - 10 i ratings, so popularity ranks them 1, 2, 3, ...
 """
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from movies import api_schemas as errors
 from movies import recommender
@@ -278,7 +280,7 @@ def test_rated_excluded_unknown_and_non_candidate_movies_never_come_back(client,
 
 
 def test_a_ready_model_is_reported(client, api_catalog, monkeypatch):
-    trained = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    trained = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     monkeypatch.setattr(recommender, "model_info", lambda: recommender.ModelInfo(
         status=recommender.STATUS_READY, trained_at=trained, kind="ncf-implicit"))
     body = matches_schema(post(client, RECS, {"n": 2}), "/api/recommendations", "post")

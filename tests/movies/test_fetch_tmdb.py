@@ -7,10 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from movies.models import Movie
-from movies.tmdb import ERROR_AUTH
+from movies.tmdb import ERROR_AUTH, TmdbClient
 from movies.tmdb_services import MAX_CONSECUTIVE_UNAVAILABLE, tmdb_fetch_missing
-from movies.tmdb import TmdbClient
-from tests.movies.fake_tmdb import Scripted, fake_tmdb  # noqa: F401 (fixture)
+from tests.movies.fake_tmdb import Scripted
 
 pytestmark = pytest.mark.django_db
 

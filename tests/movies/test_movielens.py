@@ -3,7 +3,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from movies.models import Genre, Movie, Rating, Tag
-from movies.movielens import MovieLensError, movielens_import, title_split
+from movies.movielens import MovieLensError, movielens_import
+from ncf.titles import split_title_year as title_split
 from tests.conftest import TINY_LINKS, TINY_MOVIES, TINY_RATINGS, TINY_TAGS, write_dataset
 
 pytestmark = pytest.mark.django_db
@@ -99,9 +100,9 @@ def test_reimport_keeps_tmdb_fields_and_follows_changed_data(tmp_path):
 
 def test_upsert_keeps_ids_of_unchanged_ratings(tmp_path):
     movielens_import(path=tiny(tmp_path, "first"))
-    ids = dict(((u, m), pk) for pk, u, m in Rating.objects.values_list("id", "user_id", "movie_id"))
+    ids = {(u, m): pk for pk, u, m in Rating.objects.values_list("id", "user_id", "movie_id")}
     movielens_import(path=tiny(tmp_path, "second", ratings_csv=TINY_RATINGS.replace("1,3,4.5,", "1,3,3.5,")))
-    assert dict(((u, m), pk) for pk, u, m in Rating.objects.values_list("id", "user_id", "movie_id")) == ids
+    assert {(u, m): pk for pk, u, m in Rating.objects.values_list("id", "user_id", "movie_id")} == ids
 
 
 # (file to replace, its new content, the error expected)

@@ -18,7 +18,7 @@ from movies.tmdb import (
     TmdbUnavailable,
     TokenBucket,
 )
-from tests.movies.fake_tmdb import GOOD_KEY, GOOD_TOKEN, Scripted, fake_tmdb  # noqa: F401 (fixture)
+from tests.movies.fake_tmdb import GOOD_KEY, GOOD_TOKEN, Scripted
 
 
 class Sleeps(list):
@@ -34,8 +34,8 @@ def sleeps():
 
 
 def client_for(fake, sleeps=None, **options) -> TmdbClient:
-    defaults = dict(api_key=GOOD_KEY, base_url=fake.url, requests_per_second=0, max_retries=2,
-                    backoff=0.25, max_retry_wait=10.0, read_timeout=2.0, connect_timeout=2.0)
+    defaults = {"api_key": GOOD_KEY, "base_url": fake.url, "requests_per_second": 0, "max_retries": 2,
+                    "backoff": 0.25, "max_retry_wait": 10.0, "read_timeout": 2.0, "connect_timeout": 2.0}
     defaults.update(options)
     if sleeps is not None:
         defaults["sleep"] = sleeps

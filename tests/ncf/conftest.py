@@ -29,8 +29,8 @@ def structured_ratings(seed: int = 0) -> pd.DataFrame:
 
 
 def tiny_config(**overrides) -> NCFConfig:
-    values = dict(embedding_dim=8, layers=(16, 8), dropout=0.0, batch_size=64, epochs=8, patience=3,
-                  learning_rate=0.01, validation_fraction=0.1, seed=7)
+    values = {"embedding_dim": 8, "layers": (16, 8), "dropout": 0.0, "batch_size": 64, "epochs": 8, "patience": 3,
+                  "learning_rate": 0.01, "validation_fraction": 0.1, "seed": 7}
     values.update(overrides)
     return NCFConfig(**values)
 

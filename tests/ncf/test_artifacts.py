@@ -8,9 +8,9 @@ from filelock import Timeout
 
 from ncf import artifacts
 from ncf.config import CODE_VERSION, NCFConfig
-from tests.ncf.conftest import tiny_config
 from ncf.testing import random_weights
 from ncf.vocabulary import Vocabulary
+from tests.ncf.conftest import tiny_config
 
 
 def _save(store, seed=0, **metadata):

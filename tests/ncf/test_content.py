@@ -9,8 +9,14 @@ import pytest
 
 from ncf import content
 from ncf.content import (
-    ContentConfig, ContentIndex, EmbeddingCache, catalog_frame, fingerprint, movie_text,
-    split_title_year, top_tags,
+    ContentConfig,
+    ContentIndex,
+    EmbeddingCache,
+    catalog_frame,
+    fingerprint,
+    movie_text,
+    split_title_year,
+    top_tags,
 )
 
 

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from ncf.distribute import (
-    STRATEGIES, TFConfigError, check_strategy, is_chief, read_tf_config, replica_bounds,
+    STRATEGIES,
+    TFConfigError,
+    check_strategy,
+    is_chief,
+    read_tf_config,
+    replica_bounds,
 )
 
 

@@ -4,8 +4,13 @@ import pandas as pd
 import pytest
 
 from ncf.genres import (
-    genre_embeddings, genre_finetune_set, genre_ndcg_at_k, genre_similarity, split_genres,
-    user_embedding, user_genre_similarity,
+    genre_embeddings,
+    genre_finetune_set,
+    genre_ndcg_at_k,
+    genre_similarity,
+    split_genres,
+    user_embedding,
+    user_genre_similarity,
 )
 from ncf.vocabulary import Vocabulary
 

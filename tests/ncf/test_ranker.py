@@ -8,7 +8,14 @@ from ncf.content import ContentIndex
 from ncf.primitives import top_k, zscore
 from ncf.protocol import Scorer
 from ncf.ranker import (
-    COLLABORATIVE, CONTENT, PARTS, POPULARITY, PRODUCT_WEIGHTS, Ranker, WeightSchedule, rating_counts,
+    COLLABORATIVE,
+    CONTENT,
+    PARTS,
+    POPULARITY,
+    PRODUCT_WEIGHTS,
+    Ranker,
+    WeightSchedule,
+    rating_counts,
 )
 from ncf.scorer import NCFScorer
 from ncf.testing import random_weights

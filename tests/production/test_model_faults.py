@@ -109,9 +109,8 @@ def test_trainer_killed_mid_training_recovers_on_restart(site_engine, tiny_datas
         _wait_for_line(trainer, "epoch   1", timeout=180)
         assert trainer.poll() is None, "the trainer finished before it could be killed"
         # The lock is held by the trainer right now: nobody else gets it.
-        with pytest.raises(Timeout):
-            with artifacts.training_lock(site_engine, timeout=0.2):
-                pass
+        with pytest.raises(Timeout), artifacts.training_lock(site_engine, timeout=0.2):
+            pass
         trainer.send_signal(signal.SIGKILL)
         trainer.wait(timeout=30)
     finally:
