@@ -9,12 +9,18 @@ the integer 2 (JSON has one number type), while 2.5 is not an integer.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
-from .models import RATING_MAX, RATING_MIN, Movie
+from .models import Movie
+from .services import (  # noqa: F401 (the API's messages are the site's)
+    ERROR_RATING_NOT_A_NUMBER,
+    ERROR_RATING_NOT_HALF_STEP,
+    ERROR_RATING_OUT_OF_RANGE,
+    rating_parse,
+)
 
 # Ids are stored in 32-bit integer columns; larger numbers cannot name a movie or a user
 # (and would overflow a PostgreSQL query).
@@ -33,9 +39,6 @@ ERROR_NOT_AN_ID = "Must be a positive integer id (at most 2147483647)."
 ERROR_NOT_A_BOOLEAN = "Must be true or false."
 ERROR_N_OUT_OF_RANGE = "Must be an integer from 1 to {limit}."
 ERROR_SEED = "Must be an integer from 0 to 4294967295."
-ERROR_RATING_NOT_A_NUMBER = "A rating must be a number of stars, like 3.5."
-ERROR_RATING_OUT_OF_RANGE = "A rating must be between 0.5 and 5 stars."
-ERROR_RATING_NOT_HALF_STEP = "A rating must be a whole or half star (0.5, 1, 1.5 ... 5)."
 ERROR_UNKNOWN_MOVIE = "No movie with this id in the catalog."
 ERROR_DUPLICATE_MOVIE = "This movie is rated more than once."
 ERROR_RATINGS_AND_USER = "Give either ratings or user_id, not both."
@@ -154,14 +157,13 @@ def parse_seed(value, name: str = "seed") -> int | None:
 
 
 def parse_rating(value, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    """A JSON number of stars; the range and half-star checks are the site's own (rating_parse)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise ApiError(name, ERROR_RATING_NOT_A_NUMBER)
-    stars = float(value)
-    if not RATING_MIN <= stars <= RATING_MAX:
-        raise ApiError(name, ERROR_RATING_OUT_OF_RANGE)
-    if stars * 2 != round(stars * 2):
-        raise ApiError(name, ERROR_RATING_NOT_HALF_STEP)
-    return stars
+    try:
+        return rating_parse(value=value)
+    except ValidationError as error:
+        raise ApiError(name, error.messages[0]) from None
 
 
 def parse_ratings(value, name: str = "ratings") -> dict[int, float]:

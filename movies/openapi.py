@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of the JSON API, served at GET /api/schema.
 
-Written by hand to match movies/api.py and movies/api_schemas.py; tests/movies/test_api.py
-validates real responses against it. Limits come from settings when the schema is built.
+Limits and field names come from movies/api_schemas.py and settings when the schema is built,
+and tests/movies/test_api.py holds the two together: the request schemas name exactly the
+validators' fields, a property test checks that the schema accepts a generated body exactly
+when the API does, and every response the tests see is validated against it.
 """
 from __future__ import annotations
 

@@ -433,3 +433,42 @@ def test_fuzz_any_body_gets_a_documented_json_answer(client, api_catalog, body, 
     assert response.status_code in {200, 400, 404, 413}
     assert response.status_code != 404 or url == PREDS
     matches_schema(response, url, "post")
+
+
+def test_the_request_schemas_name_exactly_the_fields_the_validators_take():
+    schemas = openapi_schema()["components"]["schemas"]
+    assert set(schemas["RecommendationsRequest"]["properties"]) == errors.RECOMMENDATIONS_FIELDS
+    assert set(schemas["PredictionsRequest"]["properties"]) == errors.PREDICTIONS_FIELDS
+    assert schemas["PredictionsRequest"]["required"] == ["movie_ids"]
+
+
+# Values on both sides of every documented limit, so the schema and the validators must agree on each.
+edge_numbers = st.sampled_from([0, 1, 2, 2.0, 2.5, 20, 100, 101, 2**31 - 1, 2**31, 2**32 - 1, 2**32, -1, 4.5, 5,
+                                5.5, 0.5, 0.25, 10**309, None, True, "3", [], {}])
+edge_ratings = st.lists(st.fixed_dictionaries({"movie_id": st.sampled_from([1, 2, 3, 0, 2**31, "1", 1.5]),
+                                               "rating": edge_numbers}), max_size=3, unique_by=lambda r: r["movie_id"])
+edge_ids = st.lists(st.sampled_from([1, 2, 40, 41, 0, -1, 2**31 - 1, 2**31, 2.0, "2", None]), max_size=3)
+edge_bodies = st.dictionaries(
+    st.sampled_from(["ratings", "n", "diversify", "exclude", "candidates", "seed", "user_id", "movie_ids", "extra"]),
+    edge_ratings | edge_ids | edge_numbers | st.booleans(), max_size=4)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=edge_bodies, url=st.sampled_from([RECS, PREDS]))
+def test_the_schema_and_the_validators_give_the_same_verdict(client, api_catalog, body, url):
+    """Whatever a client sends, the published schema accepts it exactly when the API does. The
+    catalog check (every rated movie exists, user 7 has ratings) is beyond a static schema, so
+    bodies naming a movie or user the catalog lacks are left out."""
+    ratings = body.get("ratings")
+    rated = [r.get("movie_id") for r in ratings if isinstance(r, dict)] if isinstance(ratings, list) else []
+    if any(isinstance(m, int) and not isinstance(m, bool) and not 1 <= m <= 40 and 1 <= m < 2**31 for m in rated):
+        return
+    if url == PREDS and isinstance(body.get("user_id"), int) and body["user_id"] not in (7, True) \
+            and 1 <= body["user_id"] < 2**31:
+        return
+    name = "RecommendationsRequest" if url == RECS else "PredictionsRequest"
+    spec = openapi_schema()
+    schema_ok = jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                                 "components": spec["components"]}).is_valid(body)
+    response = post(client, url, body)
+    assert (response.status_code == 200) == schema_ok, (body, response.json())
