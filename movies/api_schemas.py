@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from .models import RATING_MAX, RATING_MIN, Movie
+from .parsing import parse_int
 
 # Ids are stored in 32-bit integer columns; larger numbers cannot name a movie or a user
 # (and would overflow a PostgreSQL query).
@@ -94,20 +95,8 @@ def _only_fields(data: dict, allowed: set[str]) -> None:
             raise ApiError(str(name), ERROR_UNKNOWN_FIELD)
 
 
-def _as_int(value) -> int | None:
-    """The integer a JSON number stands for (2 and 2.0 alike), None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
 def _int_in(value, low: int, high: int) -> int | None:
-    number = _as_int(value)
-    return number if number is not None and low <= number <= high else None
+    return parse_int(value, low=low, high=high, text=False)
 
 
 def parse_id(value, name: str) -> int:
@@ -154,11 +143,14 @@ def parse_seed(value, name: str = "seed") -> int | None:
 
 
 def parse_rating(value, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(name, ERROR_RATING_NOT_A_NUMBER)
-    stars = float(value)
-    if not RATING_MIN <= stars <= RATING_MAX:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(name, ERROR_RATING_NOT_A_NUMBER)
+    # Compared before float(): an int of 310 digits is out of range, not an OverflowError.
+    if not RATING_MIN <= value <= RATING_MAX:
         raise ApiError(name, ERROR_RATING_OUT_OF_RANGE)
+    stars = float(value)
     if stars * 2 != round(stars * 2):
         raise ApiError(name, ERROR_RATING_NOT_HALF_STEP)
     return stars
@@ -232,8 +224,7 @@ def query_recommendations(params) -> tuple[int, bool, int | None]:
     """``n``, ``diversify`` and ``seed`` from a query string (GET endpoints)."""
     n = settings.RECOMMENDATIONS_DEFAULT_N
     if "n" in params:
-        raw = params["n"]
-        n = parse_n(int(raw) if raw.strip().lstrip("-").isdigit() and len(raw) < 12 else raw)
+        n = parse_n(parse_int(params["n"], low=1, high=settings.API_MAX_N))
     diversify = True
     if "diversify" in params:
         raw = params["diversify"].strip().lower()
@@ -242,6 +233,7 @@ def query_recommendations(params) -> tuple[int, bool, int | None]:
         diversify = raw in _TRUE
     seed = None
     if "seed" in params:
-        raw = params["seed"]
-        seed = parse_seed(int(raw) if raw.strip().isdigit() and len(raw) < 12 else raw)
+        seed = parse_int(params["seed"], low=0, high=MAX_SEED)
+        if seed is None:
+            raise ApiError("seed", ERROR_SEED)
     return n, diversify, seed
