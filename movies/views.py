@@ -232,7 +232,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         anonymous = services.visitor_get(session=request.session, user=None)
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         services.visitor_merge_into_user(visitor=anonymous, user=user, session=request.session)
         messages.success(request, f"Welcome, {user.get_username()}! Your ratings are saved to your account.")
         return redirect("movies:home")
