@@ -121,6 +121,12 @@ def database_from_env() -> dict:
     default_url = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
     config = dj_database_url.parse(env_str("DATABASE_URL", default_url), conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(config["NAME"])
+        if Path(name).is_file():
+            # An existing database is opened read-write only: if the file is later moved away,
+            # connecting fails (503, /healthz unavailable) instead of SQLite creating a new empty
+            # database. A missing file keeps the plain path so `migrate` creates it on a fresh machine.
+            config["NAME"] = f"file:{Path(name).resolve()}?mode=rw"
         # WAL lets readers run while a writer commits; IMMEDIATE avoids
         # "database is locked" upgrades when several workers write.
         config["OPTIONS"] = {
