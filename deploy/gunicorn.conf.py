@@ -4,8 +4,15 @@ Everything comes from the environment so one file serves every host:
 
 * ``BIND`` (default ``127.0.0.1:$PORT``, ``PORT`` default 8000) — loopback unless told
   otherwise; put a TLS-terminating proxy in front for the internet.
-* ``WEB_CONCURRENCY`` (default 3) worker processes, ``GUNICORN_THREADS`` (default 1)
-  threads each (more than 1 switches to the ``gthread`` worker).
+* ``WEB_CONCURRENCY`` (default 3) worker processes, ``GUNICORN_THREADS`` (default 4)
+  threads each (more than 1 is the ``gthread`` worker; 1 is the ``sync`` worker). Threads,
+  because a sync worker is held for as long as a client takes to send its body: three
+  clients that sent headers and one byte stalled all three sync workers. A thread per
+  request raises that bar to workers x threads; only a buffering proxy removes it, so
+  production runs behind one (docs/production.md has the nginx block).
+* ``GUNICORN_CONTROL_SOCKET`` (default ``$DATA_DIR/gunicorn.ctl``, ``off`` disables it):
+  gunicorn's control socket, kept beside the site's data instead of gunicorn's shared
+  per-user default (``~/.gunicorn/``), where two sites under one user would collide.
 * ``GUNICORN_TIMEOUT`` (default 60 s), ``GUNICORN_MAX_REQUESTS`` (default 0 = never
   recycle a worker; memory is meant to stay flat without it).
 
@@ -37,7 +44,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 wsgi_app = "recommender_site.wsgi:application"
 bind = [os.environ.get("BIND") or f"127.0.0.1:{_env_int('PORT', 8000)}"]
 workers = _env_int("WEB_CONCURRENCY", 3)
-threads = _env_int("GUNICORN_THREADS", 1)
+threads = _env_int("GUNICORN_THREADS", 4)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = _env_int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
@@ -45,6 +52,15 @@ keepalive = 5
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 preload_app = False
+
+_control = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+if _control.lower() in {"off", "false", "0", "no"}:
+    control_socket_disable = True
+else:
+    _data_dir = os.environ.get("DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                           "data")
+    control_socket = _control or os.path.join(_data_dir, "gunicorn.ctl")
+    os.makedirs(os.path.dirname(control_socket), exist_ok=True)
 
 # Logs go to stdout/stderr; the process manager (systemd, docker) collects them.
 accesslog = "-"

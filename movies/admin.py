@@ -9,6 +9,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
 from .models import RATING_VALUES, Genre, Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from .parsing import parse_int
 from .tmdb import poster_url
 
 TAGS_SHOWN = 50
@@ -112,9 +113,9 @@ class MovieAdmin(admin.ModelAdmin):
         # part of a title; the filters already applied to ``queryset`` still hold.
         term = search_term.strip()
         digits = term.lower().removeprefix("tt")
-        if not (digits.isdigit() and digits.isascii()):
+        number = parse_int(digits, low=1, high=2**31 - 1)
+        if number is None:
             return super().get_search_results(request, queryset, search_term)
-        number = int(digits)
         if term.lower().startswith("tt"):
             return queryset.filter(imdb_id=number), False
         ids = Q(pk=number) | Q(imdb_id=number) | Q(tmdb_id=number) | Q(title__icontains=term)

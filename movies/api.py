@@ -144,7 +144,7 @@ def predictions(request):
     ]})
 
 
-@api_view("GET")
+@api_view("GET", "HEAD")
 def movielens_user_recommendations(request, user_id: int):
     n, diversify, seed = query_recommendations(request.GET)
     ratings = _user_ratings(user_id)
@@ -152,7 +152,7 @@ def movielens_user_recommendations(request, user_id: int):
                             seed=seed, user_id=user_id)
 
 
-@api_view("GET")
+@api_view("GET", "HEAD")
 def schema(request):
     return JsonResponse(openapi_schema())
 

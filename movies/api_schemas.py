@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .models import Movie
+from .parsing import parse_int
 from .services import (  # noqa: F401 (the API's messages are the site's)
     ERROR_RATING_NOT_A_NUMBER,
     ERROR_RATING_NOT_HALF_STEP,
@@ -97,20 +98,8 @@ def _only_fields(data: dict, allowed: set[str]) -> None:
             raise ApiError(str(name), ERROR_UNKNOWN_FIELD)
 
 
-def _as_int(value) -> int | None:
-    """The integer a JSON number stands for (2 and 2.0 alike), None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
 def _int_in(value, low: int, high: int) -> int | None:
-    number = _as_int(value)
-    return number if number is not None and low <= number <= high else None
+    return parse_int(value, low=low, high=high, text=False)
 
 
 def parse_id(value, name: str) -> int:
@@ -234,8 +223,7 @@ def query_recommendations(params) -> tuple[int, bool, int | None]:
     """``n``, ``diversify`` and ``seed`` from a query string (GET endpoints)."""
     n = settings.RECOMMENDATIONS_DEFAULT_N
     if "n" in params:
-        raw = params["n"]
-        n = parse_n(int(raw) if raw.strip().lstrip("-").isdigit() and len(raw) < 12 else raw)
+        n = parse_n(parse_int(params["n"], low=1, high=settings.API_MAX_N))
     diversify = True
     if "diversify" in params:
         raw = params["diversify"].strip().lower()
@@ -244,6 +232,7 @@ def query_recommendations(params) -> tuple[int, bool, int | None]:
         diversify = raw in _TRUE
     seed = None
     if "seed" in params:
-        raw = params["seed"]
-        seed = parse_seed(int(raw) if raw.strip().isdigit() and len(raw) < 12 else raw)
+        seed = parse_int(params["seed"], low=0, high=MAX_SEED)
+        if seed is None:
+            raise ApiError("seed", ERROR_SEED)
     return n, diversify, seed

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .models import Movie, Rating
-from .tmdb import poster_url
+from .tmdb import poster_url_for_path
 
 
 def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
@@ -11,15 +11,20 @@ def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
 
 
 def movie_items(*, ids: list[int]) -> dict[int, dict]:
-    """API items (title, year, genres, poster_url) for the movies among ``ids``; two queries."""
-    movies = Movie.objects.prefetch_related("genres").in_bulk(ids)
+    """API items (title, year, genres, poster_url) for the movies among ``ids``; two plain
+    queries, no model instances (this is on every API request)."""
+    genres: dict[int, list[str]] = {}
+    for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=ids).order_by(
+            "movie_id", "genre__name").values_list("movie_id", "genre__name"):
+        genres.setdefault(movie_id, []).append(name)
     return {
         movie_id: {
             "movie_id": movie_id,
-            "title": movie.title,
-            "year": movie.year,
-            "genres": [genre.name for genre in movie.genres.all()],
-            "poster_url": poster_url(movie) or None,
+            "title": title,
+            "year": year,
+            "genres": genres.get(movie_id, []),
+            "poster_url": poster_url_for_path(poster_path) or None,
         }
-        for movie_id, movie in movies.items()
+        for movie_id, title, year, poster_path in Movie.objects.filter(pk__in=ids).values_list(
+            "id", "title", "year", "poster_path")
     }

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from . import services
+from .parsing import parse_int
 
 ERROR_PICK_A_RATING = "Pick a number of stars, or choose Clear."
 ERROR_CONFIRM_START_OVER = "Tick the box to confirm that everything should be cleared."
@@ -13,14 +14,26 @@ ERROR_BAD_MOVIE = services.ERROR_UNKNOWN_MOVIE
 MAX_SHOWN_IDS = 100
 
 
+MAX_MOVIE_ID = 2**31 - 1
+
+
 class MovieIdField(forms.IntegerField):
     default_error_messages = {"invalid": ERROR_BAD_MOVIE, "required": ERROR_BAD_MOVIE}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**31 - 1)
+        kwargs.setdefault("max_value", MAX_MOVIE_ID)
         kwargs.setdefault("error_messages", {"min_value": ERROR_BAD_MOVIE, "max_value": ERROR_BAD_MOVIE})
         super().__init__(**kwargs)
+
+    def to_python(self, value):
+        # ASCII digits only: IntegerField's int() would take "٣" or "1_0" (see movies.parsing).
+        if value in self.empty_values:
+            return None
+        number = parse_int(str(value).strip(), low=1, high=MAX_MOVIE_ID)
+        if number is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
 
 class RatingForm(forms.Form):
@@ -52,9 +65,9 @@ class MovieActionForm(forms.Form):
     def clean_shown(self) -> list[int]:
         ids = []
         for part in self.cleaned_data["shown"].split(","):
-            part = part.strip()
-            if part.isdigit() and len(part) < 10:
-                ids.append(int(part))
+            number = parse_int(part.strip(), low=1, high=MAX_MOVIE_ID)
+            if number is not None:
+                ids.append(number)
         return ids[:MAX_SHOWN_IDS]
 
 

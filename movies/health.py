@@ -1,12 +1,16 @@
 """GET /healthz: is this worker able to serve? For load balancers and deploy scripts.
 
-200 when the database answers, 503 when it does not; the body says which part is
-down and what the recommender is doing (a model still training is healthy: the
-site answers from the popularity fallback meanwhile).
+200 when the database answers a query on a real table and accepts a write, 503 when
+it does not; the body says which part is down (``unavailable``: no connection, or a
+database without the site's tables, as when SQLite was pointed at a missing file;
+``read_only``: reads work but writes fail, so ratings and sessions cannot be saved)
+and what the recommender is doing (a model still training is healthy: the site answers
+from the popularity fallback meanwhile).
 """
 import logging
 
-from django.db import connection
+from django.contrib.sessions.models import Session
+from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -18,13 +22,22 @@ logger = logging.getLogger(__name__)
 
 
 def _database_status() -> str:
+    table = connection.ops.quote_name(Session._meta.db_table)
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")
             cursor.fetchone()
     except DatabaseError as exc:
         logger.error("health check: database unavailable: %s", exc)
         return "unavailable"
+    try:
+        # A write that changes nothing (no session has an empty key): a read-only file, a
+        # read-only replica or transaction refuses it all the same.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE session_key = %s", [""])
+    except DatabaseError as exc:
+        logger.error("health check: database refuses writes: %s", exc)
+        return "read_only"
     return "ok"
 
 

@@ -422,7 +422,11 @@ def image_configuration_refresh(*, client: TmdbClient, force: bool = False) -> I
 
 def poster_url(movie, size: str = "w342") -> str:
     """The poster image URL for a movie, or "" when it has no poster. Never calls TMDB."""
-    path = getattr(movie, "poster_path", "") or ""
+    return poster_url_for_path(movie.poster_path, size)
+
+
+def poster_url_for_path(path: str | None, size: str = "w342") -> str:
+    """The image URL of a TMDB poster path ("" for none). Never calls TMDB."""
     if not path:
         return ""
     return image_configuration().poster_url(path, size)

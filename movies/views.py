@@ -13,14 +13,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import selectors, services
 from .forms import MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
+from .parsing import parse_int
 
 # The grid's shuffle seed lives in the session so a reload shows the same cards (minus rated ones).
 GRID_SEED_SESSION_KEY = "grid_seed"
@@ -40,8 +41,8 @@ def _visitor_for_write(request: HttpRequest):
 
 
 def _seed_param(request: HttpRequest, default: int = 0) -> int:
-    raw = request.GET.get("seed", "")
-    return int(raw) % (MAX_SEED + 1) if raw.isdigit() and len(raw) < 12 else default
+    seed = parse_int(request.GET.get("seed", ""), low=0, high=MAX_SEED)
+    return default if seed is None else seed
 
 
 def _grid_seed(request: HttpRequest) -> int:
@@ -52,12 +53,23 @@ def _grid_seed(request: HttpRequest) -> int:
     return seed
 
 
-def _back(request: HttpRequest, anchor: str = ""):
-    """Redirect to the page the form came from (a safe local ``next``), else home."""
+def _same_site_path(target: str) -> bool:
+    """A path on this site ("/search/?q=x"): no scheme, no host, no "//", no spaces or control characters."""
+    return (target.startswith("/") and not target.startswith(("//", "/\\"))
+            and target.isprintable() and " " not in target
+            and url_has_allowed_host_and_scheme(target, allowed_hosts=set()))
+
+
+def _back(request: HttpRequest, anchor: str = "") -> HttpResponseRedirect:
+    """Redirect to the page the form came from (a same-site ``next``), else home.
+
+    Built with HttpResponseRedirect, not redirect(): redirect() would treat "home" or "abc" as a
+    URL name to reverse and fail with NoReverseMatch after the rating was stored.
+    """
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not _same_site_path(target):
         target = reverse("movies:home")
-    return redirect(target + anchor if anchor and "#" not in target else target)
+    return HttpResponseRedirect(target + anchor if anchor and "#" not in target else target)
 
 
 def _first_error(form) -> str:
@@ -73,7 +85,7 @@ def _error(request: HttpRequest, message: str):
     return _back(request)
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     state = selectors.visitor_state(visitor=_visitor(request))
     context = {
@@ -86,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "movies/home.html", context)
 
 
-@require_GET
+@require_safe
 def recommendations(request: HttpRequest) -> HttpResponse:
     """The recommendations panel alone, for the page's script to swap in after a rating."""
     state = selectors.visitor_state(visitor=_visitor(request))
@@ -171,7 +183,7 @@ def hide(request: HttpRequest) -> HttpResponse:
     return render(request, "movies/_recommendations.html", {"panel": panel})
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -182,7 +194,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "movies/search.html", {"form": form, "query": query, "results": results})
 
 
-@require_GET
+@require_safe
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     state = selectors.visitor_state(visitor=_visitor(request))
     detail = selectors.movie_detail(movie_id=movie_id, state=state)
@@ -220,7 +232,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         anonymous = services.visitor_get(session=request.session, user=None)
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         services.visitor_merge_into_user(visitor=anonymous, user=user, session=request.session)
         messages.success(request, f"Welcome, {user.get_username()}! Your ratings are saved to your account.")
         return redirect("movies:home")

@@ -37,6 +37,11 @@ CURRENT = "CURRENT"
 LOCK = ".train.lock"
 FILES = ("config.json", "weights.npz", "vocab.npz", "metadata.json")
 KEEP = 2  # artifacts kept on disk: the current one and the one before it
+# Extra arrays up to this size are read into memory on load; larger ones (the EASE weights) are
+# memory-mapped so workers share their pages. A mapped file truncated in place kills the process
+# with SIGBUS, which no check can catch afterwards: artifacts are never edited in place (a new
+# model is a new directory, see save_artifact), and small files do not depend on that at all.
+COPY_MAX_BYTES = 16 * 1024 * 1024
 
 
 class ArtifactError(Exception):
@@ -51,7 +56,7 @@ class Artifact:
     items: Vocabulary
     weights: dict
     metadata: dict
-    extras: dict = field(default_factory=dict)  # name -> array (read-only memory maps)
+    extras: dict = field(default_factory=dict)  # name -> read-only array (large ones memory-mapped)
 
     @property
     def trained_at(self) -> datetime | None:
@@ -230,12 +235,27 @@ def load_artifact(path: Path) -> Artifact:
             weights = {k: data[k] for k in data.files}
         with np.load(path / "vocab.npz") as data:
             users, items = Vocabulary(data["user_ids"]), Vocabulary(data["movie_ids"])
-        extras = {name[:-4]: np.load(path / name, mmap_mode="r", allow_pickle=False)
-                  for name in sorted(manifest) if name.endswith(".npy")}
+        extras = {name[:-4]: _load_extra(path / name) for name in sorted(manifest) if name.endswith(".npy")}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ArtifactError(f"{path}: cannot be read ({exc})") from None
     return Artifact(path=path, config=config, users=users, items=items, weights=weights,
                     metadata=read_metadata(path), extras=extras)
+
+
+def _load_extra(path: Path) -> np.ndarray:
+    """A read-only array: copied into memory when small, else memory-mapped after its size is checked."""
+    size = path.stat().st_size
+    if size <= COPY_MAX_BYTES:
+        array = np.load(path, allow_pickle=False)
+        array.flags.writeable = False
+        return array
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:  # shorter than its header says: "mmap length is greater than file size"
+        raise ArtifactError(f"{path}: cannot be mapped ({exc})") from None
+    if array.offset + array.nbytes != size:
+        raise ArtifactError(f"{path}: {size} bytes on disk, the header describes {array.offset + array.nbytes}")
+    return array
 
 
 def load_current(store: Path) -> Artifact | None:

@@ -462,14 +462,24 @@ class ContentIndex:
         return self.similarities_to_rows(rows[known], weights / len(stars))
 
     def most_similar_in(self, movie_id: int, candidates: Iterable[int]) -> tuple[int, float] | None:
-        """Which of ``candidates`` is most like ``movie_id``: ``(candidate, similarity)``."""
+        """Which of ``candidates`` is most like ``movie_id``: ``(candidate, similarity)``.
+
+        Only the candidates' rows are compared (a few dot products, not the whole catalog).
+        """
         row = self.items.index(movie_id)
         cand = np.asarray(list(candidates), dtype=np.int64)
         cand_rows = self.items.indices(cand)
         ok = cand_rows >= 0
         if row < 0 or not ok.any():
             return None
-        sims = self.similarities_to_rows([row])[cand_rows[ok]]
+        rows = cand_rows[ok]
+        sims = np.zeros(rows.size, np.float32)
+        w_emb, w_tfidf = self._weights()
+        if w_emb:
+            sims += w_emb * np.einsum("ij,j->i", self.embeddings[rows], self.embeddings[row])
+        if w_tfidf:
+            target = np.asarray(self.tfidf[row].T.toarray(), dtype=np.float32).ravel()
+            sims += w_tfidf * (self.tfidf[rows] @ target)
         best = int(np.argmax(sims))
         return int(cand[ok][best]), float(sims[best])
 

@@ -11,3 +11,6 @@ urlpatterns = [
     path("analytics/", include("movies.analytics_urls")),
     path("", include("movies.urls")),
 ]
+
+# JSON under /api/, the outage 503 for database errors raised anywhere (sessions too), else 500.html.
+handler500 = "movies.middleware.server_error"

@@ -4,9 +4,12 @@ Everything configurable comes from the environment (see the README's table).
 Environment-specific modules (dev, prod, test) import from here and override.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "movies",
 ]
 
@@ -81,7 +85,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "movies.middleware.PermissionsPolicyMiddleware",
+    # View errors only; an outage raised in a middleware (a session saved to a read-only
+    # database) reaches handler500, movies.middleware.server_error, which answers the same 503.
     "movies.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes requires: it answers 429 to a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "recommender_site.urls"
@@ -111,6 +121,12 @@ def database_from_env() -> dict:
     default_url = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
     config = dj_database_url.parse(env_str("DATABASE_URL", default_url), conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(config["NAME"])
+        if Path(name).is_file():
+            # An existing database is opened read-write only: if the file is later moved away,
+            # connecting fails (503, /healthz unavailable) instead of SQLite creating a new empty
+            # database. A missing file keeps the plain path so `migrate` creates it on a fresh machine.
+            config["NAME"] = f"file:{Path(name).resolve()}?mode=rw"
         # WAL lets readers run while a writer commits; IMMEDIATE avoids
         # "database is locked" upgrades when several workers write.
         config["OPTIONS"] = {
@@ -131,6 +147,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair is refused (429) for AXES_COOLOFF_TIME, on /accounts/login/ and /admin/login/ alike.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "movies:home"
 LOGOUT_REDIRECT_URL = "movies:home"
@@ -214,3 +241,28 @@ TMDB_BACKOFF_SECONDS = env_float("TMDB_BACKOFF_SECONDS", 0.5)
 TMDB_MAX_RETRY_WAIT_SECONDS = env_float("TMDB_MAX_RETRY_WAIT_SECONDS", 30.0)
 # How long the image configuration (base URL, poster sizes) is trusted before it is fetched again.
 TMDB_CONFIGURATION_TTL_SECONDS = env_int("TMDB_CONFIGURATION_TTL_SECONDS", 3 * 24 * 3600)
+
+# --- Browser security headers ------------------------------------------------
+# Scripts only from this site, plus the one inline script in base.html, which carries the
+# per-response nonce. Styles allow inline: templates set CSS variables in style attributes and the
+# charts are inline SVG with <style>. Posters come from TMDB's image host.
+_TMDB_IMAGE_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(TMDB_IMAGE_BASE_URL))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", _TMDB_IMAGE_ORIGIN],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Features the site never uses, switched off for it and anything it embeds.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
+)

@@ -472,3 +472,59 @@ def test_the_schema_and_the_validators_give_the_same_verdict(client, api_catalog
                                                  "components": spec["components"]}).is_valid(body)
     response = post(client, url, body)
     assert (response.status_code == 200) == schema_ok, (body, response.json())
+
+
+# -- crafted numbers and unexpected errors (issue 13): always a JSON 4xx/5xx, never an HTML 500 ------
+HUGE_INT = "1" + "0" * 309  # a JSON integer that float() cannot hold
+
+
+@pytest.mark.parametrize("url, extra", [(RECS, {}), (PREDS, {"movie_ids": [2]})])
+def test_a_rating_of_310_digits_is_out_of_range_not_a_500(client, api_catalog, url, extra):
+    body = '{"ratings": [{"movie_id": 1, "rating": %s}]%s}' % (
+        HUGE_INT, "".join(f', "{k}": {json.dumps(v)}' for k, v in extra.items()))
+    response = post(client, url, body)
+    assert error_of(response) == (400, "ratings[0].rating", errors.ERROR_RATING_OUT_OF_RANGE)
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("field", ["n", "seed"])
+def test_a_310_digit_n_or_seed_is_a_400(client, api_catalog, field):
+    response = post(client, RECS, '{"%s": %s}' % (field, HUGE_INT))
+    message = errors.ERROR_SEED if field == "seed" else errors.ERROR_N_OUT_OF_RANGE.format(limit=100)
+    assert error_of(response) == (400, field, message)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("n=--5", "n"), ("n=²", "n"), ("n=٣", "n"), ("n=1_0", "n"), ("n=-5", "n"), ("n=" + "9" * 40, "n"),
+    ("seed=²", "seed"), ("seed=--1", "seed"), ("seed=-1", "seed"), ("seed=1_0", "seed"), ("seed=4294967296", "seed"),
+])
+def test_crafted_query_numbers_are_a_json_400(client, api_catalog, query, field):
+    response = client.get(f"/api/movielens-users/{ML_USER}/recommendations?{query}")
+    message = errors.ERROR_SEED if field == "seed" else errors.ERROR_N_OUT_OF_RANGE.format(limit=100)
+    assert error_of(response) == (400, field, message)
+
+
+def test_query_numbers_in_ascii_digits_still_work(client, api_catalog):
+    response = client.get(f"/api/movielens-users/{ML_USER}/recommendations?n=2&seed=4294967295&diversify=false")
+    assert response.status_code == 200 and len(response.json()["recommendations"]) == 2
+
+
+def test_an_unexpected_error_under_api_is_a_json_500(client, api_catalog, monkeypatch):
+    """Not an engine failure (that is a 503) but a bug outside it: the API's error shape, not the HTML page."""
+    from movies import api
+    from movies.middleware import ERROR_INTERNAL
+
+    def broken(**kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(api, "movie_items", broken)
+    client.raise_request_exception = False
+    response = post(client, RECS, {"n": 3})
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": {"field": None, "message": ERROR_INTERNAL}}
+
+
+def test_head_on_the_schema_and_user_endpoint(client, api_catalog):
+    assert client.head("/api/schema").status_code == 200
+    assert client.head(f"/api/movielens-users/{ML_USER}/recommendations").status_code == 200

@@ -4,6 +4,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -341,10 +342,75 @@ def test_login_merges_ratings_into_an_existing_account(client, catalog):
     # A later logout starts a fresh anonymous session; the account keeps the ratings.
     client.post(reverse("logout"))
     assert b"data-rated-movie-id" not in client.get("/").content
-    client.login(username="erin", password="a-long-pass-phrase-9")
+    # Through the login form: django-axes needs the request that client.login() does not pass.
+    client.post(reverse("login"), {"username": "erin", "password": "a-long-pass-phrase-9"})
     assert client.get("/").content.count(b"data-rated-movie-id=") == 2
 
 
 def test_login_page_renders(client, db):
     response = client.get(reverse("login"))
     assert response.status_code == 200 and b'name="password"' in response.content
+
+
+# --- Crafted input (issue 13): never a 500 -------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/recommendations/"])
+@pytest.mark.parametrize("seed", ["²", "--1", "٣", "1_0", "9" * 40])
+def test_a_crafted_seed_is_ignored_not_a_500(client, catalog, url, seed):
+    response = client.get(url, {"seed": seed}, **FETCH)
+    assert response.status_code == 200
+
+
+def test_hide_with_a_crafted_seed_answers_the_panel_and_stores_the_flag_once(client, catalog, visitor_of):
+    response = client.post(reverse("movies:hide") + "?seed=²", {"movie_id": 7}, **FETCH)
+    assert response.status_code == 200
+    assert 7 not in rec_ids(response)
+    assert list(VisitorMovieFlag.objects.filter(visitor=visitor_of(client)).values_list("movie_id", "kind")) == [
+        (7, "hidden")]
+
+
+def test_skip_ignores_crafted_ids_in_shown(client, catalog, visitor_of):
+    response = client.post(reverse("movies:skip"), {"movie_id": 3, "shown": "a,,-1,99999999999,²,٣,1_0,1,2"}, **FETCH)
+    assert response.status_code == 200
+    assert card_ids(response) and card_ids(response)[0] not in (1, 2, 3)
+    assert list(VisitorMovieFlag.objects.values_list("movie_id", "kind")) == [(3, "skipped")]
+
+
+@pytest.mark.parametrize("movie_id", ["²", "٣", "1_0", " ", "-1", "99999999999", "1" * 30])
+def test_a_crafted_movie_id_is_a_400_and_stores_nothing(client, catalog, movie_id):
+    response = rate(client, movie_id, "3.0")
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "error": services.ERROR_UNKNOWN_MOVIE}
+    assert VisitorRating.objects.count() == 0
+
+
+@pytest.mark.parametrize("target", ["abc", "home", "a b", "movies:home", "/x\r\nSet-Cookie: a=b", "/\r\n", "\r\n",
+                                    "//evil.example/", "/\\evil.example", "https://evil.example/", "javascript:alert(1)",
+                                    "/a b"])
+def test_a_next_that_is_not_a_same_site_path_redirects_home_after_storing_the_rating(client, catalog, target,
+                                                                                       visitor_of):
+    response = rate(client, 5, "3.0", fetch=False, next=target)
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert VisitorRating.objects.get(visitor=visitor_of(client), movie_id=5).rating == 3.0
+
+
+def test_hide_keeps_a_same_site_next_and_adds_the_anchor(client, catalog):
+    response = client.post(reverse("movies:hide"), {"movie_id": 7, "next": "/search/?q=film"})
+    assert response.status_code == 302 and response["Location"] == "/search/?q=film#recommendations"
+
+
+@pytest.mark.parametrize("url", ["/", "/movies/1/", "/search/?q=film", "/recommendations/", "/analytics/"])
+def test_read_pages_answer_head(client, catalog, url, monkeypatch):
+    from movies import analytics_views
+
+    monkeypatch.setattr(analytics_views, "analytics_get", lambda: type("D", (), {"charts": []})())
+    monkeypatch.setattr(analytics_views, "render", lambda request, template, context: HttpResponse("ok"))
+    response = client.head(url)
+    assert response.status_code in (200, 302)
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("url", ["/", "/movies/1/", "/search/", "/analytics/"])
+def test_read_pages_refuse_put(client, catalog, url):
+    assert client.put(url).status_code == 405

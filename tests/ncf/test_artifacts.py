@@ -1,4 +1,5 @@
 """Artifacts: round trip, checksums catch corruption, CURRENT switches atomically, one trainer."""
+import json
 import threading
 import time
 
@@ -115,7 +116,6 @@ def test_artifact_extras_round_trip_as_checksummed_memory_maps(tmp_path):
                                    items=Vocabulary([10, 20, 30, 40]), weights=weights, metadata={}, extras=extras)
     loaded = artifacts.load_current(tmp_path)
     assert set(loaded.extras) == {"ease_weights", "rating_counts"}
-    assert isinstance(loaded.extras["ease_weights"], np.memmap)
     np.testing.assert_array_equal(loaded.extras["ease_weights"], extras["ease_weights"])
     np.testing.assert_array_equal(loaded.extras["rating_counts"], [5, 1, 0, 2])
     (path / "rating_counts.npy").write_bytes(b"tampered")
@@ -124,3 +124,44 @@ def test_artifact_extras_round_trip_as_checksummed_memory_maps(tmp_path):
     with pytest.raises(ValueError, match="not a plain identifier"):
         artifacts.save_artifact(tmp_path, config=config, users=Vocabulary([1]), items=Vocabulary([10]),
                                 weights=weights, metadata={}, extras={"../x": np.zeros(1)})
+
+
+def _save_with_extras(store, **extras):
+    config = NCFConfig(embedding_dim=4, layers=(8, 4), seed=0)
+    weights = random_weights(2, 3, config, np.random.default_rng(0))
+    return artifacts.save_artifact(store, config=config, users=Vocabulary([5, 9]), items=Vocabulary([1, 2, 3]),
+                                   weights=weights, metadata={"data_fingerprint": "abc"}, extras=extras)
+
+
+def test_small_extras_are_copied_so_a_truncated_file_cannot_crash_the_process(tmp_path):
+    """Truncating a loaded small extra in place (what killed every worker with SIGBUS) changes nothing."""
+    counts = np.arange(1000, dtype=np.float32)
+    path = _save_with_extras(tmp_path, counts=counts)
+    loaded = artifacts.load_artifact(path).extras["counts"]
+    assert not isinstance(loaded, np.memmap) and not loaded.flags.writeable
+    with open(path / "counts.npy", "r+b") as handle:
+        handle.truncate(10)
+    assert np.array_equal(loaded, counts)  # still readable: it lives in this process's memory
+
+
+def test_large_extras_are_memory_mapped_read_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(artifacts, "COPY_MAX_BYTES", 100)
+    path = _save_with_extras(tmp_path, ease=np.ones((20, 20), dtype=np.float32))
+    loaded = artifacts.load_artifact(path).extras["ease"]
+    assert isinstance(loaded, np.memmap) and not loaded.flags.writeable
+    assert float(loaded.sum()) == 400.0
+
+
+@pytest.mark.parametrize("change", ["truncate", "append"])
+def test_a_mapped_file_of_the_wrong_size_is_an_artifact_error_not_a_crash(tmp_path, monkeypatch, change):
+    """Checked at load even when the manifest was rewritten to match (checksums alone would pass)."""
+    monkeypatch.setattr(artifacts, "COPY_MAX_BYTES", 100)
+    path = _save_with_extras(tmp_path, ease=np.ones((20, 20), dtype=np.float32))
+    target = path / "ease.npy"
+    data = target.read_bytes()
+    target.write_bytes(data[:-64] if change == "truncate" else data + b"\0" * 64)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["ease.npy"] = artifacts.sha256_file(target)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(artifacts.ArtifactError, match="ease.npy"):
+        artifacts.load_artifact(path)

@@ -18,19 +18,20 @@ CONF = REPO_ROOT / "deploy" / "gunicorn.conf.py"
 
 
 def load_conf(monkeypatch, **env) -> dict:
-    for name in ("BIND", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS"):
+    for name in ("BIND", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS",
+                 "GUNICORN_CONTROL_SOCKET", "DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(CONF))
 
 
-def test_defaults_are_loopback_three_sync_workers_logging_to_stdout(monkeypatch):
+def test_defaults_are_loopback_three_threaded_workers_logging_to_stdout(monkeypatch):
     conf = load_conf(monkeypatch)
 
     assert conf["bind"] == ["127.0.0.1:8000"]
     assert conf["workers"] == 3
-    assert conf["worker_class"] == "sync"
+    assert (conf["worker_class"], conf["threads"]) == ("gthread", 4)  # a slow client holds a thread, not a worker
     assert conf["preload_app"] is False  # TensorFlow and the training thread must not cross fork()
     assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
     assert conf["max_requests"] == 0
@@ -44,6 +45,21 @@ def test_environment_overrides(monkeypatch):
     assert conf["workers"] == 5
     assert (conf["threads"], conf["worker_class"]) == (4, "gthread")
     assert load_conf(monkeypatch, BIND="0.0.0.0:80", PORT="9001")["bind"] == ["0.0.0.0:80"]
+
+
+def test_one_thread_is_the_sync_worker(monkeypatch):
+    assert load_conf(monkeypatch, GUNICORN_THREADS="1")["worker_class"] == "sync"
+
+
+def test_the_control_socket_lives_in_the_data_dir_or_is_off(monkeypatch, tmp_path):
+    conf = load_conf(monkeypatch, DATA_DIR=str(tmp_path / "site-data"))
+    assert conf["control_socket"] == str(tmp_path / "site-data" / "gunicorn.ctl")
+    assert (tmp_path / "site-data").is_dir()
+    assert load_conf(monkeypatch)["control_socket"] == str(REPO_ROOT / "data" / "gunicorn.ctl")
+    assert load_conf(monkeypatch, GUNICORN_CONTROL_SOCKET=str(tmp_path / "g.ctl"))["control_socket"] == str(
+        tmp_path / "g.ctl")
+    off = load_conf(monkeypatch, GUNICORN_CONTROL_SOCKET="off")
+    assert off["control_socket_disable"] is True and "control_socket" not in off
 
 
 def test_a_bad_number_stops_with_the_variable_named(monkeypatch):
@@ -65,7 +81,7 @@ def _get(url: str) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
-def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_sqlite_env):
+def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_sqlite_env, tmp_path):
     """Two real workers on 127.0.0.1: /healthz 200, a static file from whitenoise, the 404 page."""
     env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2"}
     for command in (["manage.py", "migrate", "--noinput", "-v", "0"],
@@ -100,9 +116,56 @@ def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0
+    assert str(tmp_path / "data" / "gunicorn.ctl") in output  # the control socket, not in ~/.gunicorn
+    assert ".gunicorn/gunicorn.ctl" not in output
     assert "Booting worker with pid" in output
     assert '"GET /healthz HTTP/1.1" 200' in output  # access log on stdout
     assert "Traceback" not in output
+
+
+SLOW_REQUEST = (b"POST /rate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 1000\r\n\r\nm")
+
+
+def test_three_slow_clients_do_not_stall_the_site(prod_sqlite_env, tmp_path):
+    """Three sockets send headers, Content-Length: 1000 and one byte, then nothing. With the default
+    threaded worker (here a single worker of 4 threads) /healthz still answers at once; three sync
+    workers stalled completely."""
+    env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "1"}
+    env.pop("GUNICORN_THREADS", None)
+    result = run_python(["manage.py", "migrate", "--noinput", "-v", "0"], env)
+    assert result.returncode == 0, result.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    slow = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert _get(base + "/healthz")[0] == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+                time.sleep(0.3)
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(SLOW_REQUEST)
+            slow.append(sock)
+        time.sleep(1)  # let the worker take them
+        started = time.monotonic()
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+            status = response.status
+        assert status == 200 and time.monotonic() - started < 5
+    finally:
+        for sock in slow:
+            sock.close()
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def _wait_for(predicate, timeout: float, what: str, poke=None):
