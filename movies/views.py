@@ -120,7 +120,8 @@ def rate(request: HttpRequest) -> HttpResponse:
             services.rating_clear(visitor=visitor, movie_id=movie_id)
             stars = None
         else:
-            stars = services.rating_record(visitor=visitor, movie_id=movie_id, rating=form.cleaned_data["rating"]).rating
+            record = services.rating_record(visitor=visitor, movie_id=movie_id, rating=form.cleaned_data["rating"])
+            stars = record.rating
     except ValidationError as error:
         return _error(request, error.messages[0])
     state = selectors.visitor_state(visitor=visitor)
