@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install run serve test migrations-check data
+.PHONY: install run serve test lint migrations-check data
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,10 @@ data: install
 	$(PY) manage.py fetch_movielens --if-missing
 	$(PY) manage.py import_movielens
 
-# The content index (sentence embeddings, about 1.5 min the first time, seconds afterwards) is
-# built beside the running site, which picks it up when it is ready.
+# The server trains the model and builds the content index (sentence embeddings, about 1.5 min
+# the first time, seconds afterwards) in the background when they are missing: the site answers
+# with popular picks meanwhile, and both stop with the server.
 run: data
-	@mkdir -p "$${DATA_DIR:-data}"
-	@echo "Building the content index in the background (log: $${DATA_DIR:-data}/build_content.log)"
-	$(PY) manage.py build_content > "$${DATA_DIR:-data}/build_content.log" 2>&1 &
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # Production: gunicorn with prod settings (needs DJANGO_SECRET_KEY; see docs/production.md).
@@ -33,6 +31,9 @@ serve: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
 
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run

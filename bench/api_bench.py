@@ -6,15 +6,20 @@
 Builds a throw-away data directory (SQLite, ml-latest-small imported, ``train_ncf --epochs``),
 optionally copies a built content index, starts gunicorn with the production settings and one
 sync worker on 127.0.0.1, waits until the model is loaded, then times requests one after
-another (no concurrency: this is latency, the load test is ``loadtest/run.sh``). Prints a table
-of p50/p90/p99 per request kind; ``/healthz`` (a database ping) is the baseline measured in the
-same run, so the difference is the recommender's and the API's own time.
+another, then (with ``--load-seconds``, needs ``wrk``: ``apt-get install wrk``) throughput under
+``--connections`` concurrent clients. Prints a table of p50/p90/p99 per request kind and the
+throughput table; ``/healthz`` (a database query) is the baseline measured in the same run, so
+the difference is the recommender's and the API's own time, and the ratio says how close a
+recommendation comes to the cheapest request the same workers can answer.
+
+    .venv/bin/python -m bench.api_bench --workers 2 --load-seconds 15 --connections 16
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -46,6 +51,32 @@ def percentiles(times: list[float]) -> str:
     return " / ".join(f"{np.percentile(ms, q):.1f}" for q in (50, 90, 99))
 
 
+WRK_POST = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[%s]]
+"""
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, *, seconds: int, connections: int, body: dict | None, work: Path) -> dict:
+    """Requests/s, p50 and p99 (ms) and errors of ``wrk`` against ``url`` (a POST of ``body``)."""
+    command = ["wrk", "--latency", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s", url]
+    if body is not None:
+        script = work / "post.lua"
+        script.write_text(WRK_POST % json.dumps(body))
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": _wrk_ms(latency["50"]), "p99": _wrk_ms(latency["99"]), "errors": errors}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get(
@@ -54,7 +85,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--content-dir", type=Path, default=REPO / "data" / "cache" / "content",
                     help="A built content index to copy in (skipped when absent).")
+    ap.add_argument("--workers", type=int, default=1, help="gunicorn sync workers (default: %(default)s).")
+    ap.add_argument("--load-seconds", type=int, default=0, help="Also measure throughput with wrk for this long.")
+    ap.add_argument("--connections", type=int, default=16, help="Concurrent clients of the throughput run.")
     args = ap.parse_args()
+    if args.load_seconds and shutil.which("wrk") is None:
+        sys.exit("api bench: --load-seconds needs wrk (apt-get install wrk)")
 
     work = Path(tempfile.mkdtemp(prefix="api-bench-"))
     port = free_port()
@@ -63,7 +99,8 @@ def main() -> None:
            "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
            "DATA_DIR": str(work / "data"), "MODEL_DIR": str(work / "models"), "CACHE_DIR": str(work / "cache"),
            "DJANGO_STATIC_ROOT": str(work / "static"), "MOVIELENS_DIR": str(args.data),
-           "DATABASE_URL": f"sqlite:///{work / 'data' / 'db.sqlite3'}", "WEB_CONCURRENCY": "1",
+           "DATABASE_URL": f"sqlite:///{work / 'data' / 'db.sqlite3'}", "WEB_CONCURRENCY": str(args.workers),
+           "GUNICORN_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1"}
     (work / "data").mkdir(parents=True)
     print(f"api bench: work dir {work}, {args.data}", flush=True)
@@ -119,10 +156,27 @@ def main() -> None:
                 reply.raise_for_status()
             rows.append((name, percentiles(times)))
         print(f"\nmodel: {json.dumps(kind)}; content index: {'on' if content else 'off'}; "
-              f"{args.requests} sequential requests each, 1 gunicorn sync worker, {os.cpu_count()} CPUs")
+              f"{args.requests} sequential requests each, {args.workers} gunicorn sync worker(s), "
+              f"{os.cpu_count()} CPUs")
         print("\n| request | p50 / p90 / p99 (ms) |\n|---|---|")
         for name, value in rows:
             print(f"| {name} | {value} |")
+        if args.load_seconds:
+            load = {"GET /healthz": (f"{base}/healthz", None),
+                    "POST /api/recommendations, 5 ratings": (f"{base}/api/recommendations",
+                                                             {"ratings": ratings[:5], "n": 10}),
+                    "POST /api/recommendations, 20 ratings": (f"{base}/api/recommendations",
+                                                              {"ratings": ratings, "n": 10})}
+            results = {name: wrk(url, seconds=args.load_seconds, connections=args.connections, body=body, work=work)
+                       for name, (url, body) in load.items()}
+            baseline = results["GET /healthz"]["rps"]
+            print(f"\nthroughput: wrk, {args.connections} connections, {args.load_seconds} s each, "
+                  f"{args.workers} gunicorn sync worker(s)")
+            print("\n| request | requests/s | p50 (ms) | p99 (ms) | errors | throughput / healthz |\n"
+                  "|---|---|---|---|---|---|")
+            for name, r in results.items():
+                print(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+                      f"{r['rps'] / baseline:.2f} |")
     finally:
         server.terminate()
         server.wait(timeout=30)

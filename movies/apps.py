@@ -30,3 +30,8 @@ class MoviesConfig(AppConfig):
             from . import recommender
 
             recommender.ensure_started()
+        # The ranker's content part: built beside the running site when missing or out of date.
+        if settings.RECOMMENDER_BUILD_CONTENT_ON_STARTUP and _is_web_server():
+            from .content import content_build_in_background
+
+            content_build_in_background()

@@ -7,10 +7,17 @@
   reloads it when a rebuild replaces the files; it never embeds, so requests never wait.
 * :func:`similar_movies` is what the movie page calls: a few milliseconds, ``[]`` until
   ``build_content`` has run.
+* :func:`content_build_in_background` is what a web server's start calls: when the index is
+  missing or out of date it runs ``manage.py build_content`` in a child process (one process
+  at a time, under a file lock), so every way of starting the site ends up serving the ranker
+  with its content part, and no web worker ever holds the sentence model in memory.
 """
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,9 +29,11 @@ from ncf.content import (
     EMBEDDINGS_FILE,
     ContentConfig,
     ContentIndex,
+    EmbeddingCache,
     Encoder,
     Progress,
     catalog_frame,
+    fingerprint,
     load_minilm_encoder,
 )
 
@@ -118,3 +127,58 @@ def similar_movies(movie_id: int, n: int = 10) -> list[int]:
     except (TypeError, ValueError):
         return []
     return [m for m, _score in index.similar(movie_id, n=max(0, int(n)))]
+
+
+def content_pending(catalog: pd.DataFrame | None = None) -> tuple[int, int]:
+    """(movies in the catalog, movies whose text is not embedded yet)."""
+    catalog = catalog_from_db() if catalog is None else catalog
+    ids, prints, _ = EmbeddingCache(content_dir()).load()
+    cached = set(zip(ids.tolist(), prints))
+    todo = sum((int(m), fingerprint(t)) not in cached for m, t in zip(catalog["movie_id"], catalog["text"]))
+    return len(catalog), todo
+
+
+def content_status() -> str:
+    """``ready`` when an index is loaded, ``building`` while this process builds one, else ``missing``."""
+    if content_index() is not None:
+        return "ready"
+    return "building" if _building.is_set() else "missing"
+
+
+_building = threading.Event()
+
+
+def content_build_in_background() -> threading.Thread:
+    """Build or refresh the index in a child process when it is missing or out of date."""
+    thread = threading.Thread(target=_build_if_needed, name="content-build", daemon=True)
+    thread.start()
+    return thread
+
+
+def _build_if_needed() -> None:
+    from filelock import FileLock, Timeout
+
+    try:
+        total, todo = content_pending()
+        if total == 0 or (todo == 0 and content_index() is not None):
+            return
+        content_dir().mkdir(parents=True, exist_ok=True)
+        log_path = Path(settings.DATA_DIR) / "build_content.log"
+        try:
+            # One builder for all the workers of a machine; the others pick the files up.
+            with FileLock(str(content_dir().parent / "content.build.lock"), timeout=0):
+                _building.set()
+                logger.info("content index: %d of %d movies to embed; building (log: %s)", todo, total, log_path)
+                with open(log_path, "w", encoding="utf-8") as log:
+                    done = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "build_content"],
+                                          stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), check=False)
+                if done.returncode == 0:
+                    logger.info("content index built")
+                else:
+                    logger.error("build_content failed (exit %s); see %s", done.returncode, log_path)
+        except Timeout:
+            logger.info("content index: another process is building it")
+    except Exception:  # the site serves without its content part rather than not at all
+        logger.exception("content index: could not build it")
+    finally:
+        _building.clear()

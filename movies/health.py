@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from . import recommender
+from .content import content_status
 
 logger = logging.getLogger(__name__)
 
@@ -53,5 +54,6 @@ def _model_status() -> dict:
 @require_safe
 def healthz(request):
     database = _database_status()
-    body = {"status": "ok" if database == "ok" else "unavailable", "database": database, "model": _model_status()}
+    body = {"status": "ok" if database == "ok" else "unavailable", "database": database, "model": _model_status(),
+            "content": content_status()}
     return JsonResponse(body, status=200 if database == "ok" else 503)

@@ -37,7 +37,6 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 CONFIGURATION_FILE = "tmdb_configuration.json"
-DEFAULT_IMAGE_BASE_URL = "https://image.tmdb.org/t/p/"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "movie-recommender/1.0 (+https://www.themoviedb.org/documentation/api)"
 
@@ -353,7 +352,7 @@ def configuration_path() -> Path:
 
 
 def _default_configuration() -> ImageConfiguration:
-    base = getattr(settings, "TMDB_IMAGE_BASE_URL", "") or DEFAULT_IMAGE_BASE_URL
+    base = settings.TMDB_IMAGE_BASE_URL
     return ImageConfiguration(base_url=base.rstrip("/") + "/", poster_sizes=())
 
 

@@ -193,6 +193,8 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(DATA_DIR / "models")))
 CACHE_DIR = Path(env_str("CACHE_DIR", str(DATA_DIR / "cache")))
 # Train a model in the background when the web process starts and none matches.
 RECOMMENDER_TRAIN_ON_STARTUP = env_bool("RECOMMENDER_TRAIN_ON_STARTUP", True)
+# A starting web server builds the content index (in a child process) when it is missing or stale.
+RECOMMENDER_BUILD_CONTENT_ON_STARTUP = env_bool("RECOMMENDER_BUILD_CONTENT_ON_STARTUP", True)
 RECOMMENDER_SEED = env_int("RECOMMENDER_SEED", 42)
 RECOMMENDER_EPOCHS = env_int("RECOMMENDER_EPOCHS", 20)
 # The list shown is drawn from the top RECOMMENDER_POOL_SIZE, shuffled.
@@ -232,7 +234,7 @@ RECOMMENDER_RELOAD_SECONDS = env_float("RECOMMENDER_RELOAD_SECONDS", 5.0)
 
 # --- TMDB client (movies/tmdb.py) -------------------------------------------
 # Where poster images are served from until TMDB's /configuration has been fetched and cached.
-TMDB_IMAGE_BASE_URL = env_str("TMDB_IMAGE_BASE_URL", "")  # "": movies.tmdb.DEFAULT_IMAGE_BASE_URL
+TMDB_IMAGE_BASE_URL = env_str("TMDB_IMAGE_BASE_URL", "https://image.tmdb.org/t/p/")
 TMDB_CONNECT_TIMEOUT_SECONDS = env_float("TMDB_CONNECT_TIMEOUT_SECONDS", 3.05)
 # Retries after a 429, a 5xx, a timeout or a dropped connection; waits double from the backoff,
 # or follow Retry-After, never longer than the cap.

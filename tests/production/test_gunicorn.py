@@ -225,3 +225,47 @@ def test_workers_share_one_trained_model_and_swap_in_a_new_one_without_downtime(
         server.terminate()
         server.wait(timeout=30)
     assert "Traceback" not in log()
+
+
+@pytest.mark.slow
+def test_a_production_start_builds_the_content_index_and_serves_the_ranker_with_it(prod_sqlite_env, tiny_dataset,
+                                                                                     tmp_path):
+    """migrate + import + gunicorn, nothing else (no build_content by hand): two workers, one child
+    process builds the index under the lock, and every worker then ranks with its content part."""
+    env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2",
+           "MOVIELENS_DIR": str(tiny_dataset), "CACHE_DIR": str(tmp_path / "cache"),
+           "RECOMMENDER_BUILD_CONTENT_ON_STARTUP": "true"}
+    for command in (["manage.py", "migrate", "--noinput", "-v", "0"],
+                    ["manage.py", "import_movielens", str(tiny_dataset), "-v", "0"]):
+        result = run_python(command, env)
+        assert result.returncode == 0, result.stderr
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
+            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
+        )
+    health = {}
+
+    def content_ready():
+        try:
+            health.update(json.loads(_get(base + "/healthz")[2]))
+        except (OSError, ValueError):
+            return False
+        return health.get("content") == "ready"
+
+    try:
+        _wait_for(content_ready, 240, "the content index")
+        # Both workers see it: ask until each pid has answered "ready" (the log names the pids).
+        statuses = {_get(base + "/healthz")[0] for _ in range(20)}
+        assert statuses == {200}
+        log = log_path.read_text()
+        assert log.count("content index built") == 1  # one builder, not one per worker
+        assert (tmp_path / "cache" / "content" / "embeddings.npy").is_file()
+        assert "Done in" in (tmp_path / "data" / "build_content.log").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Traceback" not in log_path.read_text()

@@ -10,8 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.content import catalog_from_db, content_build, content_dir
-from ncf.content import EmbeddingCache, fingerprint
+from movies.content import catalog_from_db, content_build, content_dir, content_pending
 
 
 class Command(BaseCommand):
@@ -25,9 +24,7 @@ class Command(BaseCommand):
         catalog = catalog_from_db()
         if catalog.empty:
             raise CommandError("The catalog is empty: run `python manage.py import_movielens` first.")
-        ids, prints, _ = EmbeddingCache(content_dir()).load()
-        cached = set(zip(ids.tolist(), prints))
-        todo = sum((int(m), fingerprint(t)) not in cached for m, t in zip(catalog["movie_id"], catalog["text"]))
+        _total, todo = content_pending(catalog)
         if verbosity >= 1:
             self.stdout.write(f"{len(catalog):,} movies; {todo:,} to embed, {len(catalog) - todo:,} cached "
                               f"in {content_dir()}.")
