@@ -13,7 +13,8 @@ def _is_web_server() -> bool:
     argv = [os.path.basename(sys.argv[0])] + sys.argv[1:2] if sys.argv else []
     if "runserver" in argv:
         return os.environ.get("RUN_MAIN") == "true" or "--noreload" in sys.argv
-    return any(name in argv[0] for name in ("gunicorn", "uwsgi", "waitress", "uvicorn", "daphne"))
+    # "gunicorn ..." or "python -m gunicorn ..." (argv[0] is then .../gunicorn/__main__.py).
+    return any(name in sys.argv[0] for name in ("gunicorn", "uwsgi", "waitress", "uvicorn", "daphne"))
 
 
 class MoviesConfig(AppConfig):
@@ -30,8 +31,4 @@ class MoviesConfig(AppConfig):
             from . import recommender
 
             recommender.ensure_started()
-        # The ranker's content part: built beside the running site when missing or out of date.
-        if settings.RECOMMENDER_BUILD_CONTENT_ON_STARTUP and _is_web_server():
-            from .content import content_build_in_background
 
-            content_build_in_background()

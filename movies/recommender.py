@@ -113,6 +113,11 @@ class _Engine:
             self.started = True
             self.thread = threading.Thread(target=self._bootstrap, name="recommender-bootstrap", daemon=True)
             self.thread.start()
+        if settings.RECOMMENDER_BUILD_CONTENT_ON_STARTUP:
+            # The ranker's content part, built beside the serving site when missing or stale.
+            from .content import content_build_in_background
+
+            content_build_in_background()
 
     def _acceptable(self, metadata: dict, config) -> bool:
         from ncf import artifacts
