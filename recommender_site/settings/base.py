@@ -180,7 +180,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
 
 # Requests larger than this are refused before any view runs.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 512 * 1024)
 
 # --- MovieLens -----------------------------------------------------------
 MOVIELENS_RELEASE = env_str("MOVIELENS_RELEASE", "ml-latest-small")
@@ -203,7 +203,8 @@ RECOMMENDATIONS_DEFAULT_N = env_int("RECOMMENDATIONS_DEFAULT_N", 10)
 RECOMMENDATIONS_MIN_RATINGS = env_int("RECOMMENDATIONS_MIN_RATINGS", 3)
 RATING_GRID_SIZE = env_int("RATING_GRID_SIZE", 12)
 # Upper bound on list lengths in API requests (ratings, movie_ids, candidates, exclude).
-API_MAX_ITEMS = env_int("API_MAX_ITEMS", 2000)
+# MovieLens users rate up to 2,698 movies in ml-latest-small, more in the larger releases.
+API_MAX_ITEMS = env_int("API_MAX_ITEMS", 5000)
 API_MAX_N = env_int("API_MAX_N", 100)
 
 # --- TMDB ----------------------------------------------------------------

@@ -528,3 +528,21 @@ def test_an_unexpected_error_under_api_is_a_json_500(client, api_catalog, monkey
 def test_head_on_the_schema_and_user_endpoint(client, api_catalog):
     assert client.head("/api/schema").status_code == 200
     assert client.head(f"/api/movielens-users/{ML_USER}/recommendations").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_real_history_of_5000_ratings_is_accepted_with_the_default_limits(client, settings):
+    """Real MovieLens users rate thousands of movies; the default limits take a 5,000-rating history
+    (about 190 KB of JSON) and refuse the 5,001st rating by name."""
+    from recommender_site.settings import base
+
+    settings.API_MAX_ITEMS, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = base.API_MAX_ITEMS, base.DATA_UPLOAD_MAX_MEMORY_SIZE
+    Movie.objects.bulk_create(Movie(id=k, title=f"Film {k}", rating_count=10 + k % 7, rating_mean=3.5)
+                              for k in range(1, 5002))
+    ratings = [{"movie_id": k, "rating": 0.5 + (k % 10) / 2} for k in range(1, 5001)]
+    response = post(client, RECS, {"ratings": ratings, "n": 5, "diversify": False})
+    assert response.status_code == 200
+    assert len(response.json()["recommendations"]) == 1  # only movie 5001 is unrated
+    assert response.json()["recommendations"][0]["movie_id"] == 5001
+    too_many = post(client, RECS, {"ratings": [*ratings, {"movie_id": 5001, "rating": 4}]})
+    assert error_of(too_many) == (400, "ratings", R.ERROR_TOO_MANY_ITEMS.format(limit=5000))
