@@ -15,8 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-from ncf import datasets  # noqa: E402
-from ncf.ranker import EASE_MAX_ITEMS, product_ease  # noqa: E402
+from ncf import datasets
+from ncf.ranker import EASE_MAX_ITEMS, product_ease
 
 
 def peak_rss_mib() -> float:

@@ -31,11 +31,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parent.parent
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from ncf import artifacts, datasets  # noqa: E402
-from ncf.config import NCFConfig  # noqa: E402
-from ncf.testing import random_weights  # noqa: E402
+from ncf import artifacts, datasets
+from ncf.config import NCFConfig
+from ncf.testing import random_weights
 
 ROWS: list[tuple[str, str]] = []
 

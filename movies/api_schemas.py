@@ -16,12 +16,8 @@ from django.core.exceptions import ValidationError
 
 from .models import Movie
 from .parsing import parse_int
-from .services import (  # noqa: F401 (the API's messages are the site's)
-    ERROR_RATING_NOT_A_NUMBER,
-    ERROR_RATING_NOT_HALF_STEP,
-    ERROR_RATING_OUT_OF_RANGE,
-    rating_parse,
-)
+# The API's rating messages are the site's own (services.rating_parse checks both).
+from .services import ERROR_RATING_NOT_A_NUMBER, ERROR_RATING_NOT_HALF_STEP, ERROR_RATING_OUT_OF_RANGE, rating_parse
 
 # Ids are stored in 32-bit integer columns; larger numbers cannot name a movie or a user
 # (and would overflow a PostgreSQL query).
