@@ -16,8 +16,12 @@ from django.core.exceptions import ValidationError
 
 from .models import Movie
 from .parsing import parse_int
-# The API's rating messages are the site's own (services.rating_parse checks both).
-from .services import ERROR_RATING_NOT_A_NUMBER, ERROR_RATING_NOT_HALF_STEP, ERROR_RATING_OUT_OF_RANGE, rating_parse
+from .services import (  # the API's rating messages are the site's own: rating_parse checks both
+    ERROR_RATING_NOT_A_NUMBER,
+    ERROR_RATING_NOT_HALF_STEP,  # noqa: F401
+    ERROR_RATING_OUT_OF_RANGE,  # noqa: F401
+    rating_parse,
+)
 
 # Ids are stored in 32-bit integer columns; larger numbers cannot name a movie or a user
 # (and would overflow a PostgreSQL query).
