@@ -14,14 +14,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from . import services
 from .models import Movie
 from .parsing import parse_int
-from .services import (  # the API's rating messages are the site's own: rating_parse checks both
-    ERROR_RATING_NOT_A_NUMBER,
-    ERROR_RATING_NOT_HALF_STEP,  # noqa: F401
-    ERROR_RATING_OUT_OF_RANGE,  # noqa: F401
-    rating_parse,
-)
+from .services import ERROR_RATING_NOT_A_NUMBER, rating_parse
 
 # Ids are stored in 32-bit integer columns; larger numbers cannot name a movie or a user
 # (and would overflow a PostgreSQL query).
@@ -40,6 +36,9 @@ ERROR_NOT_AN_ID = "Must be a positive integer id (at most 2147483647)."
 ERROR_NOT_A_BOOLEAN = "Must be true or false."
 ERROR_N_OUT_OF_RANGE = "Must be an integer from 1 to {limit}."
 ERROR_SEED = "Must be an integer from 0 to 4294967295."
+# The rating messages are the site's own: rating_parse checks the API's ratings too.
+ERROR_RATING_OUT_OF_RANGE = services.ERROR_RATING_OUT_OF_RANGE
+ERROR_RATING_NOT_HALF_STEP = services.ERROR_RATING_NOT_HALF_STEP
 ERROR_UNKNOWN_MOVIE = "No movie with this id in the catalog."
 ERROR_DUPLICATE_MOVIE = "This movie is rated more than once."
 ERROR_RATINGS_AND_USER = "Give either ratings or user_id, not both."
