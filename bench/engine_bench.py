@@ -144,9 +144,10 @@ def main() -> None:
     frame = datasets.load_ratings(args.data)
 
     from ncf.baselines import EASEScorer
-    from ncf.content import ContentConfig, ContentIndex
+    from ncf.content import ContentIndex
     from ncf.ranker import Ranker, product_ease, rating_counts
     from ncf.scorer import NCFScorer
+    from ncf.texts import ContentConfig
     from ncf.vocabulary import Vocabulary
 
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)

@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 
-from ncf.content import (
+from ncf.content import ContentIndex
+from ncf.texts import (
     EMBEDDINGS_FILE,
     ContentConfig,
-    ContentIndex,
     EmbeddingCache,
     Encoder,
     Progress,
@@ -52,7 +52,7 @@ def content_config() -> ContentConfig:
 
 
 def catalog_from_db() -> pd.DataFrame:
-    """Every movie as :func:`ncf.content.catalog_frame` output (3 queries whatever the size)."""
+    """Every movie as :func:`ncf.texts.catalog_frame` output (3 queries whatever the size)."""
     from .models import Movie, Tag
 
     movies = pd.DataFrame(list(Movie.objects.order_by("id").values_list("id", "title", "year", "overview")),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .content import l2_normalise
+from .texts import l2_normalise
 from .vocabulary import Vocabulary
 
 LIKE_THRESHOLD = 4.0  # stars at or above which a rating counts as "rated well" (seed 000)

@@ -7,17 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf import content
-from ncf.content import (
-    ContentConfig,
-    ContentIndex,
-    EmbeddingCache,
-    catalog_frame,
-    fingerprint,
-    movie_text,
-    split_title_year,
-    top_tags,
-)
+from ncf import texts
+from ncf.content import ContentIndex
+from ncf.texts import ContentConfig, EmbeddingCache, catalog_frame, fingerprint, movie_text, top_tags
+from ncf.titles import split_title_year
 
 
 def fake_encode(texts):
@@ -95,7 +88,7 @@ def test_cache_encodes_only_new_or_changed_texts(tmp_path):
     assert list(ids) == [1, 2, 3]
     assert prints[1] == fingerprint("love story in paris")
     np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(matrix[0], content.l2_normalise(fake_encode(["space aliens"]))[0])
+    np.testing.assert_allclose(matrix[0], texts.l2_normalise(fake_encode(["space aliens"]))[0])
 
 
 def test_warm_cache_never_calls_the_encoder_factory(tmp_path):
@@ -185,7 +178,7 @@ def test_similar_is_fast_on_a_large_catalog(rng):
 
 @pytest.fixture(scope="module")
 def minilm():
-    return content.load_minilm_encoder()
+    return texts.load_minilm_encoder()
 
 
 @pytest.mark.slow
