@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import selectors, services, sessions
 from .forms import MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
 
 # The grid's shuffle seed lives in the session so a reload shows the same cards (minus rated ones).
@@ -49,6 +49,8 @@ def _grid_seed(request: HttpRequest) -> int:
     if not isinstance(seed, int):
         seed = random.SystemRandom().randrange(MAX_SEED)
         request.session[GRID_SEED_SESSION_KEY] = seed
+        if request.session.session_key is None and not request.user.is_authenticated:
+            sessions.session_start_anonymous(session=request.session)
     return seed
 
 

@@ -151,6 +151,11 @@ STORAGES = {
 # Sessions live in the database so a visitor's ratings survive a restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
+# ... once the visitor rated, skipped, hid or signed in; a session that has only looked lives an
+# hour, and the web process deletes expired sessions every SESSION_SWEEP_SECONDS (0: never; see
+# movies/sessions.py).
+SESSION_ANONYMOUS_AGE = env_int("DJANGO_SESSION_ANONYMOUS_AGE", 60 * 60)
+SESSION_SWEEP_SECONDS = env_int("DJANGO_SESSION_SWEEP_SECONDS", 60 * 60)
 
 # Requests larger than this are refused before any view runs.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 256 * 1024)
