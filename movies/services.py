@@ -154,6 +154,14 @@ def visitor_reset(*, visitor: Visitor) -> tuple[int, int]:
     return ratings, flags
 
 
+def account_delete(*, user) -> int:
+    """Delete the account with its visitor, ratings, skips and hides; returns the ratings deleted."""
+    with transaction.atomic():
+        ratings = VisitorRating.objects.filter(visitor__user=user).count()
+        user.delete()  # the visitor and its rows go with it (on_delete=CASCADE)
+    return ratings
+
+
 def _move_feedback(*, source: Visitor, target: Visitor) -> None:
     for rating in VisitorRating.objects.filter(visitor=source):
         VisitorRating.objects.update_or_create(

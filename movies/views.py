@@ -11,7 +11,8 @@ import random
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services, sessions
-from .forms import MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
+from .forms import AccountDeleteForm, MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
 
 # The grid's shuffle seed lives in the session so a reload shows the same cards (minus rated ones).
 GRID_SEED_SESSION_KEY = "grid_seed"
@@ -211,6 +212,21 @@ def start_over(request: HttpRequest) -> HttpResponse:
         form = StartOverForm()
         status = 200
     return render(request, "movies/start_over.html", {"form": form, "state": state}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the signed-in account and everything it rated, after its password and a ticked box."""
+    state = selectors.visitor_state(visitor=_visitor(request))
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_delete(user=request.user)
+        logout(request)
+        messages.success(request, "Your account and its ratings are deleted.")
+        return redirect("movies:home")
+    return render(request, "registration/account_delete.html", {"form": form, "state": state},
+                  status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
