@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import sessions
+from . import retrain, sessions
 from .models import RATING_VALUES, Movie, Visitor, VisitorMovieFlag, VisitorRating
 
 # The session key that ties an anonymous browser to its Visitor row.
@@ -120,6 +120,7 @@ def rating_record(*, visitor: Visitor, movie_id, rating) -> VisitorRating:
             visitor=visitor, movie_id=movie_id, defaults={"rating": stars}
         )
         VisitorMovieFlag.objects.filter(visitor=visitor, movie_id=movie_id).delete()
+    retrain.retrain_if_due()
     return record
 
 
@@ -201,7 +202,9 @@ def visitor_merge_into_user(*, visitor: Visitor | None, user, session: MutableMa
         elif account is None:
             try:
                 with transaction.atomic():  # another browser may adopt its own visitor for this account now
-                    Visitor.objects.filter(pk=anonymous.pk).update(user=user, session_hash=None, updated_at=timezone.now())
+                    Visitor.objects.filter(pk=anonymous.pk).update(
+                        user=user, session_hash=None, updated_at=timezone.now()
+                    )
                 account = Visitor.objects.get(pk=anonymous.pk)
             except IntegrityError:
                 account = Visitor.objects.select_for_update().get(user=user)

@@ -182,6 +182,11 @@ RATING_GRID_SIZE = env_int("RATING_GRID_SIZE", 12)
 API_MAX_ITEMS = env_int("API_MAX_ITEMS", 2000)
 API_MAX_N = env_int("API_MAX_N", 100)
 
+# After this many new visitor ratings a web process starts `train_ncf` in a child process (0: never);
+# it checks at most every RECOMMENDER_RETRAIN_CHECK_SECONDS (movies/retrain.py).
+RECOMMENDER_RETRAIN_AFTER_RATINGS = env_int("RECOMMENDER_RETRAIN_AFTER_RATINGS", 200)
+RECOMMENDER_RETRAIN_CHECK_SECONDS = env_float("RECOMMENDER_RETRAIN_CHECK_SECONDS", 60.0)
+
 # --- TMDB ----------------------------------------------------------------
 TMDB_API_KEY = env_str("TMDB_API_KEY", "")
 TMDB_READ_ACCESS_TOKEN = env_str("TMDB_READ_ACCESS_TOKEN", "")

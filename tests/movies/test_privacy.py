@@ -56,7 +56,7 @@ def test_account_deletion_is_for_signed_in_people_only(client, db):
 
 
 def test_visitor_data_is_never_logged(client, catalog, caplog):
-    """Rate, skip, hide, sign up (merge), start over with every logger at DEBUG: no visitor id, session key, name or stars."""
+    """Rate, skip, hide, sign up (merge), start over, every logger at DEBUG: no visitor id, session key, name, stars."""
     caplog.set_level(logging.DEBUG)
     client.post(reverse("movies:rate"), {"movie_id": 3, "rating": "3.5"}, **FETCH)
     client.post(reverse("movies:skip"), {"movie_id": 4}, **FETCH)

@@ -1,4 +1,4 @@
-"""Session lifetimes: a session that only looked is short-lived, writing or signing in makes it long, expired ones are swept."""
+"""Session lifetimes: short while it only looked, long once it wrote or signed in; expired ones are swept."""
 from datetime import timedelta
 
 import pytest

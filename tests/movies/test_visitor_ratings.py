@@ -50,8 +50,10 @@ def test_start_over_and_a_deleted_account_leave_nothing_to_train_on(movies):
 
 def test_joined_to_movielens_appends_and_refuses_movielens_ids_in_the_visitors_range(movies):
     services.rating_record(visitor=Visitor.objects.create(), movie_id=3, rating=5)
-    movielens = pd.DataFrame({"user_id": np.array([1, 610], dtype=np.int32), "movie_id": np.array([1, 2], dtype=np.int32),
-                              "rating": np.array([4, 3], dtype=np.float32), "timestamp": np.array([0, 0], dtype=np.int64)})
+    movielens = pd.DataFrame({
+        "user_id": np.array([1, 610], dtype=np.int32), "movie_id": np.array([1, 2], dtype=np.int32),
+        "rating": np.array([4, 3], dtype=np.float32), "timestamp": np.array([0, 0], dtype=np.int64),
+    })
     joined = visitor_ratings_frame().joined_to(movielens)
     assert joined["user_id"].tolist() == [1, 610, VISITOR_USER_ID_BASE]
     assert joined["user_id"].dtype == np.int32

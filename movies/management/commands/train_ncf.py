@@ -18,7 +18,9 @@ accounts, each its own user, ids from ``VISITOR_USER_ID_BASE`` up; :mod:`movies.
 as they are in the database when training starts: what someone cleared, started over or deleted
 with their account is not in it. The metadata's ``visitor_ratings`` says how many and up to which
 (``last_id``, ``last_updated_at``). ``--no-visitors`` trains on MovieLens alone, and so does
-``multiworker``, whose workers must all read the same ratings.
+``multiworker``, whose workers must all read the same ratings. ``--if-new-ratings N`` trains
+only when N visitor ratings were given or changed since the current model (the site's retraining
+child, :mod:`movies.retrain`, runs that).
 
 The site uses a model trained here whatever its options, as long as it was trained on the same
 ratings file with the same code version.
@@ -64,6 +66,9 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, help="Model directory (default: MODEL_DIR).")
         parser.add_argument("--no-visitors", action="store_true",
                             help="Leave out the ratings stored by the site (default: train on them too).")
+        parser.add_argument("--if-new-ratings", type=int, metavar="N",
+                            help="Train only when at least N visitor ratings were given or changed since the "
+                                 "current model (what the site's retraining child runs).")
         parser.add_argument("--strategy", choices=STRATEGIES, default=STRATEGY_DEFAULT,
                             help="tf.distribute strategy: default (one device), mirrored (every GPU of this "
                                  "machine), multiworker (the machines in TF_CONFIG). Default: default.")
@@ -122,6 +127,17 @@ class Command(BaseCommand):
             return
         try:
             with artifacts.training_lock(output):
+                if options["if_new_ratings"] is not None:
+                    from movies.retrain import ratings_since
+                    from movies.visitor_ratings import visitor_ratings_frame
+
+                    current = artifacts.current_path(output)
+                    new = ratings_since(artifacts.read_metadata(current) if current else None)
+                    if new < options["if_new_ratings"]:
+                        self.stdout.write(f"{new} visitor ratings since the current model, fewer than "
+                                          f"{options['if_new_ratings']}: nothing to train.")
+                        return
+                    visitors = None if visitors is None else visitor_ratings_frame()  # as they are now
                 path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress,
                                       strategy=strategy, visitors=visitors,
                                       on_step=self.stdout.write if verbosity >= 1 else None)
