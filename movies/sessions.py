@@ -36,7 +36,8 @@ def session_keep(*, session: MutableMapping) -> None:
 
 def session_keep_on_login(sender, request, user, **kwargs) -> None:
     """``user_logged_in`` receiver: a signed-in session is never the short anonymous kind."""
-    session_keep(session=request.session)
+    if request is not None and hasattr(request, "session"):
+        session_keep(session=request.session)
 
 
 def sessions_sweep_if_due(*, now: float | None = None) -> bool:
