@@ -24,6 +24,11 @@ class MoviesConfig(AppConfig):
 
     def ready(self):
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_in
+
+        from .sessions import session_keep_on_login
+
+        user_logged_in.connect(session_keep_on_login, dispatch_uid="movies.session_keep_on_login")
 
         # Start loading (or training) the recommender as soon as the server starts, in a
         # background thread; every other entry point starts it lazily on first use.

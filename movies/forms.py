@@ -71,11 +71,34 @@ class MovieActionForm(forms.Form):
         return ids[:MAX_SHOWN_IDS]
 
 
+ERROR_WRONG_PASSWORD = "That is not your password."
+
+
 class StartOverForm(forms.Form):
     confirm = forms.BooleanField(
         label="Yes, delete all my ratings, skipped and hidden movies",
         error_messages={"required": ERROR_CONFIRM_START_OVER},
     )
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for its password, so a borrowed signed-in browser cannot do it."""
+
+    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+    confirm = forms.BooleanField(
+        label="Yes, delete my account and all my ratings, skipped and hidden movies",
+        error_messages={"required": ERROR_CONFIRM_START_OVER},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(ERROR_WRONG_PASSWORD, code="wrong_password")
+        return password
 
 
 class SearchForm(forms.Form):

@@ -122,6 +122,9 @@ class Visitor(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="visitor"
     )
+    # SHA-256 of the session key an anonymous visitor was created for. Unique, so two first writes
+    # racing from one new session get the same row; a hash, so the table holds no live session keys.
+    session_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

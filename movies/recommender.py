@@ -240,12 +240,14 @@ def reset_engine() -> None:
 
 
 def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | None = None, progress=None,
-                   on_step=None, strategy: str = "default"):
+                   on_step=None, strategy: str = "default", visitors=None):
     """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path.
 
     The artifact holds the NCF and the product's other learned part, EASE over the most-rated
     movies (:mod:`ncf.product`), with the rating count of every movie for the popularity part.
-    ``on_step(text)`` hears about the steps after the epochs.
+    ``on_step(text)`` hears about the steps after the epochs. ``visitors``
+    (:class:`movies.visitor_ratings.VisitorRatings`) adds the site's own ratings; the metadata's
+    ``visitor_ratings`` records how many (0 without them) and up to which.
     """
     from ncf import artifacts, datasets
     from ncf.ranker import product_ease, rating_counts
@@ -254,6 +256,8 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     ratings_file = datasets.locate(data_dir).ratings
     fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
     frame = datasets.load_ratings(data_dir)
+    if visitors is not None:
+        frame = visitors.joined_to(frame)
     result = train(frame, config, progress=progress, strategy=strategy)
     started = time.perf_counter()
     ease = product_ease().fit(frame)
@@ -267,6 +271,7 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
             "history": [vars(r) for r in result.history],
+            "visitor_ratings": visitors.summary if visitors is not None else {"count": 0},
         },
     )
 

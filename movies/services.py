@@ -5,13 +5,16 @@ Every function is keyword-only and validates its input before touching the datab
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import MutableMapping
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from . import retrain, sessions
 from .models import RATING_VALUES, Movie, Visitor, VisitorMovieFlag, VisitorRating
 
 # The session key that ties an anonymous browser to its Visitor row.
@@ -80,16 +83,31 @@ def visitor_get(*, session: MutableMapping, user=None) -> Visitor | None:
     return visitor
 
 
+def _session_hash(session: MutableMapping) -> str | None:
+    """SHA-256 of the session's key, saving a new session first so that it has one; None for a plain dict."""
+    if not hasattr(session, "session_key"):
+        return None
+    if session.session_key is None:
+        session.save()
+    return hashlib.sha256(session.session_key.encode()).hexdigest()
+
+
 def visitor_get_or_create(*, session: MutableMapping, user=None) -> Visitor:
-    """The visitor for this session/account, created on first write and remembered in the session."""
+    """The visitor for this session/account, created on first write and remembered in the session.
+
+    Idempotent under concurrency: an anonymous visitor is keyed by its session's key (unique), so
+    two first writes racing from one new session get the same row instead of one each.
+    """
     visitor = visitor_get(session=session, user=user)
     if visitor is not None:
         return visitor
     if user is not None and user.is_authenticated:
         visitor, _ = Visitor.objects.get_or_create(user=user)
     else:
-        visitor = Visitor.objects.create()
+        key = _session_hash(session)
+        visitor = Visitor.objects.get_or_create(session_hash=key)[0] if key else Visitor.objects.create()
     session[VISITOR_SESSION_KEY] = str(visitor.pk)
+    sessions.session_keep(session=session)
     return visitor
 
 
@@ -102,6 +120,7 @@ def rating_record(*, visitor: Visitor, movie_id, rating) -> VisitorRating:
             visitor=visitor, movie_id=movie_id, defaults={"rating": stars}
         )
         VisitorMovieFlag.objects.filter(visitor=visitor, movie_id=movie_id).delete()
+    retrain.retrain_if_due()
     return record
 
 
@@ -136,36 +155,62 @@ def visitor_reset(*, visitor: Visitor) -> tuple[int, int]:
     return ratings, flags
 
 
+def account_delete(*, user) -> int:
+    """Delete the account with its visitor, ratings, skips and hides; returns the ratings deleted."""
+    with transaction.atomic():
+        ratings = VisitorRating.objects.filter(visitor__user=user).count()
+        user.delete()  # the visitor and its rows go with it (on_delete=CASCADE)
+    return ratings
+
+
+def _move_feedback(*, source: Visitor, target: Visitor) -> None:
+    for rating in VisitorRating.objects.filter(visitor=source):
+        VisitorRating.objects.update_or_create(
+            visitor=target, movie_id=rating.movie_id, defaults={"rating": rating.rating}
+        )
+    existing = set(VisitorMovieFlag.objects.filter(visitor=target).values_list("movie_id", "kind"))
+    VisitorMovieFlag.objects.bulk_create(
+        VisitorMovieFlag(visitor=target, movie_id=flag.movie_id, kind=flag.kind)
+        for flag in VisitorMovieFlag.objects.filter(visitor=source)
+        if (flag.movie_id, flag.kind) not in existing
+    )
+    # A movie rated in either place is no longer "skipped" or "hidden".
+    VisitorMovieFlag.objects.filter(
+        visitor=target, movie_id__in=VisitorRating.objects.filter(visitor=target).values("movie_id")
+    ).delete()
+    source.delete()
+
+
 def visitor_merge_into_user(*, visitor: Visitor | None, user, session: MutableMapping | None = None) -> Visitor:
     """Move an anonymous visitor's feedback into the account's visitor and return that visitor.
 
     The anonymous ratings win over older ones in the account because they are the person's latest
     word. With no account visitor yet, the anonymous row simply becomes the account's.
+
+    Safe when requests race (two page loads right after signing in): ``visitor`` was read before
+    this transaction, so the anonymous row is read again here and locked, anonymous row first,
+    then the account's, in every merge. A request that comes second finds it already merged and
+    only returns the account; the row merged into is never deleted.
     """
     with transaction.atomic():
+        anonymous = None
+        if visitor is not None:
+            anonymous = Visitor.objects.select_for_update().filter(pk=visitor.pk, user__isnull=True).first()
         account = Visitor.objects.select_for_update().filter(user=user).first()
-        if visitor is None or visitor.user_id is not None:
-            account = account or Visitor.objects.create(user=user)
+        if anonymous is None:
+            account = account or Visitor.objects.get_or_create(user=user)[0]
         elif account is None:
-            visitor.user = user
-            visitor.save(update_fields=["user", "updated_at"])
-            account = visitor
+            try:
+                with transaction.atomic():  # another browser may adopt its own visitor for this account now
+                    Visitor.objects.filter(pk=anonymous.pk).update(
+                        user=user, session_hash=None, updated_at=timezone.now()
+                    )
+                account = Visitor.objects.get(pk=anonymous.pk)
+            except IntegrityError:
+                account = Visitor.objects.select_for_update().get(user=user)
+                _move_feedback(source=anonymous, target=account)
         else:
-            for rating in VisitorRating.objects.filter(visitor=visitor):
-                VisitorRating.objects.update_or_create(
-                    visitor=account, movie_id=rating.movie_id, defaults={"rating": rating.rating}
-                )
-            existing = set(VisitorMovieFlag.objects.filter(visitor=account).values_list("movie_id", "kind"))
-            VisitorMovieFlag.objects.bulk_create(
-                VisitorMovieFlag(visitor=account, movie_id=flag.movie_id, kind=flag.kind)
-                for flag in VisitorMovieFlag.objects.filter(visitor=visitor)
-                if (flag.movie_id, flag.kind) not in existing
-            )
-            # A movie rated in either place is no longer "skipped" or "hidden".
-            VisitorMovieFlag.objects.filter(
-                visitor=account, movie_id__in=VisitorRating.objects.filter(visitor=account).values("movie_id")
-            ).delete()
-            visitor.delete()
+            _move_feedback(source=anonymous, target=account)
     if session is not None:
         session[VISITOR_SESSION_KEY] = str(account.pk)
     return account

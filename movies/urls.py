@@ -14,4 +14,5 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("start-over/", views.start_over, name="start_over"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/delete/", views.account_delete, name="account_delete"),
 ]

@@ -11,7 +11,8 @@ import random
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,8 +20,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import selectors, services
-from .forms import MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
+from . import selectors, services, sessions
+from .forms import AccountDeleteForm, MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
 from .parsing import parse_int
 
 # The grid's shuffle seed lives in the session so a reload shows the same cards (minus rated ones).
@@ -50,6 +51,8 @@ def _grid_seed(request: HttpRequest) -> int:
     if not isinstance(seed, int):
         seed = random.SystemRandom().randrange(MAX_SEED)
         request.session[GRID_SEED_SESSION_KEY] = seed
+        if request.session.session_key is None and not request.user.is_authenticated:
+            sessions.session_start_anonymous(session=request.session)
     return seed
 
 
@@ -222,6 +225,21 @@ def start_over(request: HttpRequest) -> HttpResponse:
         form = StartOverForm()
         status = 200
     return render(request, "movies/start_over.html", {"form": form, "state": state}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the signed-in account and everything it rated, after its password and a ticked box."""
+    state = selectors.visitor_state(visitor=_visitor(request))
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_delete(user=request.user)
+        logout(request)
+        messages.success(request, "Your account and its ratings are deleted.")
+        return redirect("movies:home")
+    return render(request, "registration/account_delete.html", {"form": form, "state": state},
+                  status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

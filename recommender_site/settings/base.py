@@ -178,6 +178,11 @@ STORAGES = {
 # Sessions live in the database so a visitor's ratings survive a restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
+# ... once the visitor rated, skipped, hid or signed in; a session that has only looked lives an
+# hour, and the web process deletes expired sessions every SESSION_SWEEP_SECONDS (0: never; see
+# movies/sessions.py).
+SESSION_ANONYMOUS_AGE = env_int("DJANGO_SESSION_ANONYMOUS_AGE", 60 * 60)
+SESSION_SWEEP_SECONDS = env_int("DJANGO_SESSION_SWEEP_SECONDS", 60 * 60)
 
 # Requests larger than this are refused before any view runs.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_REQUEST_BYTES", 512 * 1024)
@@ -206,6 +211,11 @@ RATING_GRID_SIZE = env_int("RATING_GRID_SIZE", 12)
 # MovieLens users rate up to 2,698 movies in ml-latest-small, more in the larger releases.
 API_MAX_ITEMS = env_int("API_MAX_ITEMS", 5000)
 API_MAX_N = env_int("API_MAX_N", 100)
+
+# After this many new visitor ratings a web process starts `train_ncf` in a child process (0: never);
+# it checks at most every RECOMMENDER_RETRAIN_CHECK_SECONDS (movies/retrain.py).
+RECOMMENDER_RETRAIN_AFTER_RATINGS = env_int("RECOMMENDER_RETRAIN_AFTER_RATINGS", 200)
+RECOMMENDER_RETRAIN_CHECK_SECONDS = env_float("RECOMMENDER_RETRAIN_CHECK_SECONDS", 60.0)
 
 # --- TMDB ----------------------------------------------------------------
 TMDB_API_KEY = env_str("TMDB_API_KEY", "")

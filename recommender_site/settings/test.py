@@ -10,6 +10,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RECOMMENDER_TRAIN_ON_STARTUP = False
 RECOMMENDER_BUILD_CONTENT_ON_STARTUP = False
+RECOMMENDER_RETRAIN_AFTER_RATINGS = 0
 _TMP = Path(tempfile.mkdtemp(prefix="recommender-test-"))
 MODEL_DIR = _TMP / "models"
 CACHE_DIR = _TMP / "cache"

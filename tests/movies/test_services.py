@@ -138,3 +138,56 @@ def test_merge_into_existing_account_moves_ratings_and_flags_newest_wins(movies,
     assert not Visitor.objects.filter(pk=visitor.pk).exists()
     assert sorted(VisitorRating.objects.filter(visitor=account).values_list("movie_id", "rating")) == [(1, 5.0), (2, 3.5)]
     assert list(VisitorMovieFlag.objects.filter(visitor=account).values_list("movie_id", "kind")) == [(3, "hidden")]
+
+
+def test_merge_with_a_stale_visitor_already_adopted_by_the_account_deletes_nothing(movies, visitor):
+    """Two page loads after sign-in both read the anonymous visitor; the second merge is a no-op."""
+    user = User.objects.create_user("dee", password="pw-long-enough-1")
+    services.rating_record(visitor=visitor, movie_id=1, rating=4.0)
+    stale = Visitor.objects.get(pk=visitor.pk)  # read by the second request before the first merged
+    first = services.visitor_merge_into_user(visitor=visitor, user=user)
+    second = services.visitor_merge_into_user(visitor=stale, user=user)
+    assert first.pk == second.pk == visitor.pk
+    assert list(VisitorRating.objects.filter(visitor__user=user).values_list("movie_id", flat=True)) == [1]
+
+
+def test_merge_with_a_stale_visitor_already_merged_into_an_existing_account_keeps_everything(movies, visitor):
+    user = User.objects.create_user("eve", password="pw-long-enough-1")
+    account = Visitor.objects.create(user=user)
+    services.rating_record(visitor=account, movie_id=2, rating=2.0)
+    services.rating_record(visitor=visitor, movie_id=1, rating=4.0)
+    stale = Visitor.objects.get(pk=visitor.pk)
+    services.visitor_merge_into_user(visitor=visitor, user=user)
+    assert services.visitor_merge_into_user(visitor=stale, user=user).pk == account.pk
+    assert sorted(VisitorRating.objects.filter(visitor=account).values_list("movie_id", flat=True)) == [1, 2]
+
+
+def test_merge_never_hands_a_visitor_of_another_account_to_this_one(movies):
+    owner = User.objects.create_user("fay", password="pw-long-enough-1")
+    owned = Visitor.objects.create(user=owner)
+    services.rating_record(visitor=owned, movie_id=1, rating=4.0)
+    other = User.objects.create_user("gus", password="pw-long-enough-1")
+    account = services.visitor_merge_into_user(visitor=owned, user=other)
+    assert account.user == other and account.pk != owned.pk
+    assert VisitorRating.objects.get().visitor_id == owned.pk
+
+
+def test_two_first_writes_from_one_new_session_get_the_same_visitor():
+    """Both requests load the session before either saved a visitor id in it: one visitor, keyed by the session."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session["grid_seed"] = 7
+    session.save()
+    first, second = SessionStore(session.session_key), SessionStore(session.session_key)
+    assert services.visitor_get_or_create(session=first).pk == services.visitor_get_or_create(session=second).pk
+    assert Visitor.objects.count() == 1
+
+
+def test_the_first_write_of_a_cookieless_request_saves_a_session_to_key_the_visitor_by():
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    visitor = services.visitor_get_or_create(session=session)
+    assert session.session_key is not None
+    assert visitor.session_hash is not None and session.session_key not in visitor.session_hash

@@ -21,7 +21,8 @@ TINY = ["--epochs", "2", "--embedding-dim", "8", "--layers", "16,8", "--batch-si
 def test_train_ncf_writes_a_model_the_site_loads(tmp_path, capsys):
     data = write_structured_dataset(tmp_path / "ml")
     call_command("train_ncf", "--epochs", "2", "--embedding-dim", "8", "--layers", "16,8", "--mode",
-                 "hard-negatives", "--seed", "3", "--data", str(data), "--output", str(tmp_path / "models"))
+                 "hard-negatives", "--seed", "3", "--data", str(data), "--output", str(tmp_path / "models"),
+                 "--no-visitors")
     out = capsys.readouterr().out
     assert "epoch   1  loss" in out and "val_rmse" in out and "Saved " in out
     loaded = artifacts.load_current(tmp_path / "models")
@@ -83,8 +84,8 @@ def test_multiworker_with_a_malformed_tf_config_is_refused_and_writes_nothing(tm
 def test_mirrored_saves_the_model_default_saves_under_the_same_settings_hash(tmp_path, capsys):
     """The strategy is how the model was trained, not what it is: same settings hash, same weights."""
     data = write_structured_dataset(tmp_path / "ml")
-    call_command("train_ncf", *TINY, "--data", str(data), "--output", str(tmp_path / "default"))
-    call_command("train_ncf", *TINY, "--strategy", "mirrored", "--data", str(data),
+    call_command("train_ncf", *TINY, "--no-visitors", "--data", str(data), "--output", str(tmp_path / "default"))
+    call_command("train_ncf", *TINY, "--no-visitors", "--strategy", "mirrored", "--data", str(data),
                  "--output", str(tmp_path / "mirrored"))
     assert "strategy mirrored)" in capsys.readouterr().out
     default, mirrored = artifacts.load_current(tmp_path / "default"), artifacts.load_current(tmp_path / "mirrored")
@@ -139,3 +140,49 @@ def test_two_workers_on_loopback_train_together_and_only_the_chief_saves(tmp_pat
     assert not (tmp_path / "models-1").exists()
     assert _epoch_losses(chief) == _epoch_losses(other) and len(_epoch_losses(chief)) == 2  # to 4 decimals
     assert artifacts.load_current(tmp_path / "models-0").metadata["history"][0]["loss"] > 0
+
+
+def _site_ratings(n_visitors: int = 3):
+    """Visitors of the site who rated some of the structured dataset's movies (ids 1..40)."""
+    from movies import services
+    from movies.models import Movie, Visitor
+
+    Movie.objects.bulk_create(Movie(id=k, title=f"Movie {k}") for k in range(1, 41))
+    last = None
+    for v in range(n_visitors):
+        visitor = Visitor.objects.create()
+        for movie_id in range(1 + v, 6 + v):
+            last = services.rating_record(visitor=visitor, movie_id=movie_id, rating=4.5)
+    return last
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_train_ncf_learns_from_the_sites_ratings_by_default(tmp_path, capsys):
+    """Each visitor is a user of the model, with an id above MovieLens'; the metadata says how many and up to which."""
+    from movies.visitor_ratings import VISITOR_USER_ID_BASE
+
+    data = write_structured_dataset(tmp_path / "ml")
+    last = _site_ratings()
+    call_command("train_ncf", *TINY, "--data", str(data), "--output", str(tmp_path / "models"))
+    assert "plus 15 ratings of 3 site visitors" in capsys.readouterr().out
+    loaded = artifacts.load_current(tmp_path / "models")
+    visitors = loaded.metadata["visitor_ratings"]
+    assert (visitors["count"], visitors["visitors"], visitors["last_id"]) == (15, 3, last.pk)
+    assert visitors["last_updated_at"] == last.updated_at.isoformat()
+    assert loaded.metadata["n_ratings"] == len(pd.read_csv(data / "ratings.csv")) + 15
+    assert [int(u) for u in loaded.users.ids if u >= VISITOR_USER_ID_BASE] == [
+        VISITOR_USER_ID_BASE, VISITOR_USER_ID_BASE + 1, VISITOR_USER_ID_BASE + 2]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_train_ncf_no_visitors_trains_on_movielens_alone(tmp_path, capsys):
+    data = write_structured_dataset(tmp_path / "ml")
+    _site_ratings()
+    call_command("train_ncf", *TINY, "--no-visitors", "--data", str(data), "--output", str(tmp_path / "models"))
+    assert "plus no site ratings" in capsys.readouterr().out
+    loaded = artifacts.load_current(tmp_path / "models")
+    assert loaded.metadata["visitor_ratings"] == {"count": 0}
+    assert loaded.metadata["n_ratings"] == len(pd.read_csv(data / "ratings.csv"))
+    assert int(loaded.users.ids.max()) < 1000

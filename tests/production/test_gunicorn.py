@@ -211,7 +211,7 @@ def test_workers_share_one_trained_model_and_swap_in_a_new_one_without_downtime(
 
         statuses.clear()
         trainer = subprocess.run(
-            [sys.executable, "manage.py", "train_ncf", "--data", str(tiny_dataset), "--output", str(store),
+            [sys.executable, "manage.py", "train_ncf", "--no-visitors", "--data", str(tiny_dataset), "--output", str(store),
              "--epochs", "1", "--seed", "5"],
             cwd=REPO_ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.test"},
             capture_output=True, text=True, timeout=240,

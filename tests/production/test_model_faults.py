@@ -101,7 +101,7 @@ def test_trainer_killed_mid_training_recovers_on_restart(site_engine, tiny_datas
         "PYTHONPATH": str(REPO_ROOT),
     }
     trainer = subprocess.Popen(
-        [sys.executable, "manage.py", "train_ncf", "--data", str(tiny_dataset), "--output", str(site_engine),
+        [sys.executable, "manage.py", "train_ncf", "--no-visitors", "--data", str(tiny_dataset), "--output", str(site_engine),
          "--epochs", "500", "--seed", "3"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -3,6 +3,7 @@
     python manage.py train_ncf                              # settings' data, mode, epochs, seed
     python manage.py train_ncf --epochs 10 --embedding-dim 32 --layers 64,32,16 \\
         --mode hard-negatives --seed 7 --data data/movielens/ml-latest-small --output data/models
+    python manage.py train_ncf --no-visitors                 # MovieLens alone, not the site's ratings
     python manage.py train_ncf --strategy mirrored           # every GPU of this machine
     TF_CONFIG='{"cluster": {"worker": ["hostA:12345", "hostB:12345"]}, "task": {"type": "worker", "index": 0}}' \\
         python manage.py train_ncf --strategy multiworker    # on every machine, each with its own index
@@ -10,8 +11,19 @@
 Prints one line per epoch (loss, validation loss, validation RMSE, seconds) and a summary.
 The artifact is written atomically into the model directory (``--output``, default
 ``settings.MODEL_DIR``) and made current; running web workers notice it and reload within
-``RECOMMENDER_RELOAD_SECONDS``. The site uses a model trained here whatever its options, as
-long as it was trained on the same ratings file with the same code version.
+``RECOMMENDER_RELOAD_SECONDS``.
+
+By default the model also learns from the ratings people gave on the site (anonymous visitors and
+accounts, each its own user, ids from ``VISITOR_USER_ID_BASE`` up; :mod:`movies.visitor_ratings`),
+as they are in the database when training starts: what someone cleared, started over or deleted
+with their account is not in it. The metadata's ``visitor_ratings`` says how many and up to which
+(``last_id``, ``last_updated_at``). ``--no-visitors`` trains on MovieLens alone, and so does
+``multiworker``, whose workers must all read the same ratings. ``--if-new-ratings N`` trains
+only when N visitor ratings were given or changed since the current model (the site's retraining
+child, :mod:`movies.retrain`, runs that).
+
+The site uses a model trained here whatever its options, as long as it was trained on the same
+ratings file with the same code version.
 
 ``--strategy`` picks TensorFlow's distribution (``ncf.distribute``); ``--batch-size`` is the
 global batch, split over the replicas. With ``multiworker`` every machine in ``TF_CONFIG`` runs
@@ -22,6 +34,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from movies.recommender import SOURCE_COMMAND, engine_config, train_and_save
 from ncf.distribute import STRATEGIES, STRATEGY_DEFAULT, STRATEGY_MULTIWORKER
@@ -51,6 +64,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, help="Random seed (default: RECOMMENDER_SEED).")
         parser.add_argument("--data", type=Path, help="MovieLens directory (default: MOVIELENS_DIR).")
         parser.add_argument("--output", type=Path, help="Model directory (default: MODEL_DIR).")
+        parser.add_argument("--no-visitors", action="store_true",
+                            help="Leave out the ratings stored by the site (default: train on them too).")
+        parser.add_argument("--if-new-ratings", type=int, metavar="N",
+                            help="Train only when at least N visitor ratings were given or changed since the "
+                                 "current model (what the site's retraining child runs).")
         parser.add_argument("--strategy", choices=STRATEGIES, default=STRATEGY_DEFAULT,
                             help="tf.distribute strategy: default (one device), mirrored (every GPU of this "
                                  "machine), multiworker (the machines in TF_CONFIG). Default: default.")
@@ -83,8 +101,19 @@ class Command(BaseCommand):
         except (TypeError, ValueError) as exc:
             raise CommandError(f"Invalid option: {exc}") from None
 
+        visitors = None
+        if not options["no_visitors"] and strategy != STRATEGY_MULTIWORKER:
+            from movies.visitor_ratings import visitor_ratings_frame
+
+            try:
+                visitors = visitor_ratings_frame()
+            except DatabaseError as exc:
+                raise CommandError(f"Could not read the site's ratings ({exc}); run `manage.py migrate` "
+                                   "or pass --no-visitors.") from None
         if verbosity >= 1:
-            self.stdout.write(f"Training NeuMF on {data} (mode {config.mode}, d={config.embedding_dim}, "
+            seen = (f"{visitors.summary['count']} ratings of {visitors.summary['visitors']} site visitors"
+                    if visitors is not None else "no site ratings")
+            self.stdout.write(f"Training NeuMF on {data} plus {seen} (mode {config.mode}, d={config.embedding_dim}, "
                               f"layers {list(config.layers)}, up to {config.epochs} epochs, seed {config.seed}, "
                               f"strategy {strategy})")
 
@@ -98,8 +127,19 @@ class Command(BaseCommand):
             return
         try:
             with artifacts.training_lock(output):
+                if options["if_new_ratings"] is not None:
+                    from movies.retrain import ratings_since
+                    from movies.visitor_ratings import visitor_ratings_frame
+
+                    current = artifacts.current_path(output)
+                    new = ratings_since(artifacts.read_metadata(current) if current else None)
+                    if new < options["if_new_ratings"]:
+                        self.stdout.write(f"{new} visitor ratings since the current model, fewer than "
+                                          f"{options['if_new_ratings']}: nothing to train.")
+                        return
+                    visitors = None if visitors is None else visitor_ratings_frame()  # as they are now
                 path = train_and_save(data, config, output, source=SOURCE_COMMAND, progress=progress,
-                                      strategy=strategy,
+                                      strategy=strategy, visitors=visitors,
                                       on_step=self.stdout.write if verbosity >= 1 else None)
         except (datasets.DatasetError, ValueError, OSError, distribute.StrategyError) as exc:
             raise CommandError(f"Training failed: {exc}") from None
