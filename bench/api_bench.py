@@ -77,7 +77,13 @@ def wrk(url: str, *, seconds: int, connections: int, body: dict | None, work: Pa
             "p50": _wrk_ms(latency["50"]), "p99": _wrk_ms(latency["99"]), "errors": errors}
 
 
-def main() -> None:
+RATINGS = [{"movie_id": m, "rating": r} for m, r in
+           [(1, 4.0), (260, 5.0), (296, 4.5), (318, 5.0), (356, 3.5), (480, 4.0), (527, 4.5), (589, 4.0),
+            (593, 5.0), (858, 4.5), (1196, 5.0), (1198, 4.0), (2571, 5.0), (2959, 4.5), (4993, 4.0),
+            (5952, 4.0), (7153, 4.5), (58559, 5.0), (79132, 4.5), (109487, 4.0)]]
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get(
         "MOVIELENS_DIR", REPO.parent / "shared" / "data" / "ml-latest-small")))
@@ -91,17 +97,20 @@ def main() -> None:
     args = ap.parse_args()
     if args.load_seconds and shutil.which("wrk") is None:
         sys.exit("api bench: --load-seconds needs wrk (apt-get install wrk)")
+    return args
 
-    work = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    port = free_port()
+
+def prepare(args, work: Path) -> tuple[dict, bool]:
+    """A throw-away site: SQLite, the data imported, a model trained, the content index copied in."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.prod",
            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
            "DJANGO_SECURE_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
            "DATA_DIR": str(work / "data"), "MODEL_DIR": str(work / "models"), "CACHE_DIR": str(work / "cache"),
            "DJANGO_STATIC_ROOT": str(work / "static"), "MOVIELENS_DIR": str(args.data),
            "DATABASE_URL": f"sqlite:///{work / 'data' / 'db.sqlite3'}", "WEB_CONCURRENCY": str(args.workers),
-           "GUNICORN_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1"}
+           "GUNICORN_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           # Nothing else may run beside the measured requests.
+           "RECOMMENDER_BUILD_CONTENT_ON_STARTUP": "false", "RECOMMENDER_RETRAIN_AFTER_RATINGS": "0"}
     (work / "data").mkdir(parents=True)
     print(f"api bench: work dir {work}, {args.data}", flush=True)
     manage(env, "migrate", "--noinput", "--verbosity", "0")
@@ -111,50 +120,76 @@ def main() -> None:
     if content:
         shutil.copytree(args.content_dir, work / "cache" / "content")
     manage(env, "train_ncf", "--epochs", str(args.epochs), "--verbosity", "0")
+    return env, content
 
+
+def wait_for_model(session, base: str) -> dict:
+    deadline = time.monotonic() + 120
+    kind = None
+    while time.monotonic() < deadline:
+        try:
+            reply = session.post(f"{base}/api/recommendations", json={"ratings": RATINGS[:3]}, timeout=5)
+            kind = reply.json()["model"]
+            if kind["status"] == "ready":
+                return kind
+        except (requests.RequestException, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
+    sys.exit(f"api bench: the server did not load the model in 120 s (last: {kind})")
+
+
+def latency_table(session, base: str, requests_each: int) -> list[tuple[str, str]]:
+    kinds = {
+        "GET /healthz (baseline)": lambda: session.get(f"{base}/healthz", timeout=10),
+        "POST /api/recommendations, 0 ratings": lambda: session.post(
+            f"{base}/api/recommendations", json={"ratings": [], "n": 10}, timeout=10),
+        "POST /api/recommendations, 20 ratings": lambda: session.post(
+            f"{base}/api/recommendations", json={"ratings": RATINGS, "n": 10}, timeout=10),
+        "POST /api/recommendations, 20 ratings, diversify=false": lambda: session.post(
+            f"{base}/api/recommendations", json={"ratings": RATINGS, "n": 10, "diversify": False}, timeout=10),
+    }
+    rows = []
+    for name, call in kinds.items():
+        for _ in range(20):  # warm-up
+            call().raise_for_status()
+        times = []
+        for _ in range(requests_each):
+            started = time.perf_counter()
+            reply = call()
+            times.append(time.perf_counter() - started)
+            reply.raise_for_status()
+        rows.append((name, percentiles(times)))
+    return rows
+
+
+def throughput_table(base: str, args, work: Path) -> None:
+    load = {"GET /healthz": (f"{base}/healthz", None),
+            "POST /api/recommendations, 5 ratings": (f"{base}/api/recommendations", {"ratings": RATINGS[:5], "n": 10}),
+            "POST /api/recommendations, 20 ratings": (f"{base}/api/recommendations", {"ratings": RATINGS, "n": 10})}
+    results = {name: wrk(url, seconds=args.load_seconds, connections=args.connections, body=body, work=work)
+               for name, (url, body) in load.items()}
+    baseline = results["GET /healthz"]["rps"]
+    print(f"\nthroughput: wrk, {args.connections} connections, {args.load_seconds} s each, "
+          f"{args.workers} gunicorn sync worker(s)")
+    print("\n| request | requests/s | p50 (ms) | p99 (ms) | errors | throughput / healthz |\n|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+              f"{r['rps'] / baseline:.2f} |")
+
+
+def main() -> None:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    env, content = prepare(args, work)
+    port = free_port()
     server = subprocess.Popen([PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                                "recommender_site.wsgi:application"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
     try:
-        ratings = [{"movie_id": m, "rating": r} for m, r in
-                   [(1, 4.0), (260, 5.0), (296, 4.5), (318, 5.0), (356, 3.5), (480, 4.0), (527, 4.5), (589, 4.0),
-                    (593, 5.0), (858, 4.5), (1196, 5.0), (1198, 4.0), (2571, 5.0), (2959, 4.5), (4993, 4.0),
-                    (5952, 4.0), (7153, 4.5), (58559, 5.0), (79132, 4.5), (109487, 4.0)]]
-        deadline = time.monotonic() + 120
-        kind = None
-        while time.monotonic() < deadline:
-            try:
-                reply = session.post(f"{base}/api/recommendations", json={"ratings": ratings[:3]}, timeout=5)
-                kind = reply.json()["model"]
-                if kind["status"] == "ready":
-                    break
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            time.sleep(0.5)
-        else:
-            sys.exit(f"api bench: the server did not load the model in 120 s (last: {kind})")
-        kinds = {
-            "GET /healthz (baseline)": lambda: session.get(f"{base}/healthz", timeout=10),
-            "POST /api/recommendations, 0 ratings": lambda: session.post(
-                f"{base}/api/recommendations", json={"ratings": [], "n": 10}, timeout=10),
-            "POST /api/recommendations, 20 ratings": lambda: session.post(
-                f"{base}/api/recommendations", json={"ratings": ratings, "n": 10}, timeout=10),
-            "POST /api/recommendations, 20 ratings, diversify=false": lambda: session.post(
-                f"{base}/api/recommendations", json={"ratings": ratings, "n": 10, "diversify": False}, timeout=10),
-        }
-        rows = []
-        for name, call in kinds.items():
-            for _ in range(20):  # warm-up
-                call().raise_for_status()
-            times = []
-            for _ in range(args.requests):
-                started = time.perf_counter()
-                reply = call()
-                times.append(time.perf_counter() - started)
-                reply.raise_for_status()
-            rows.append((name, percentiles(times)))
+        kind = wait_for_model(session, base)
+        rows = latency_table(session, base, args.requests)
         print(f"\nmodel: {json.dumps(kind)}; content index: {'on' if content else 'off'}; "
               f"{args.requests} sequential requests each, {args.workers} gunicorn sync worker(s), "
               f"{os.cpu_count()} CPUs")
@@ -162,21 +197,7 @@ def main() -> None:
         for name, value in rows:
             print(f"| {name} | {value} |")
         if args.load_seconds:
-            load = {"GET /healthz": (f"{base}/healthz", None),
-                    "POST /api/recommendations, 5 ratings": (f"{base}/api/recommendations",
-                                                             {"ratings": ratings[:5], "n": 10}),
-                    "POST /api/recommendations, 20 ratings": (f"{base}/api/recommendations",
-                                                              {"ratings": ratings, "n": 10})}
-            results = {name: wrk(url, seconds=args.load_seconds, connections=args.connections, body=body, work=work)
-                       for name, (url, body) in load.items()}
-            baseline = results["GET /healthz"]["rps"]
-            print(f"\nthroughput: wrk, {args.connections} connections, {args.load_seconds} s each, "
-                  f"{args.workers} gunicorn sync worker(s)")
-            print("\n| request | requests/s | p50 (ms) | p99 (ms) | errors | throughput / healthz |\n"
-                  "|---|---|---|---|---|---|")
-            for name, r in results.items():
-                print(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
-                      f"{r['rps'] / baseline:.2f} |")
+            throughput_table(base, args, work)
     finally:
         server.terminate()
         server.wait(timeout=30)
