@@ -13,7 +13,8 @@ from .conftest import prod_env, run_python
 
 @pytest.mark.django_db
 def test_healthz_ok(client):
-    """Database up: 200, database "ok", the recommender's model_info() as JSON, never cached."""
+    """Database up: 200, database "ok", the recommender's model_info() as JSON, whether the content
+    index is there (none built in the tests), never cached."""
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -21,6 +22,7 @@ def test_healthz_ok(client):
         "status": "ok",
         "database": "ok",
         "model": recommender.model_info().as_dict(),
+        "content": "missing",
     }
     assert "no-cache" in response["Cache-Control"]
 
