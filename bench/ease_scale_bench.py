@@ -15,8 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-from ncf import datasets
-from ncf.ranker import EASE_MAX_ITEMS, product_ease
+from recsys.data import datasets
+from recsys.ranking.ranker import EASE_MAX_ITEMS, product_ease
 
 
 def peak_rss_mib() -> float:

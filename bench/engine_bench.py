@@ -7,7 +7,7 @@ Measures:
 * training time per epoch (median) and in total on the ratings in --data (site config);
 * start-up to the first recommendation with a saved model, in a fresh Python process
   (interpreter start, imports, checksum + load, first fold-in and scoring);
-* the site's ranker answering one request (:meth:`ncf.ranker.Ranker.recommend`: fold-in, all
+* the site's ranker answering one request (:meth:`recsys.ranking.ranker.Ranker.recommend`: fold-in, all
   parts scored and z-scored, rated movies dropped, top 30 shuffled, stars and reasons' movies
   for 10 picks) for a person with 20 ratings, p50/p99 over 200 people, with the trained model
   (ml-latest-small, 9.7k movies; + content when ``--content-dir`` holds a built index) and
@@ -33,9 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 import numpy as np
 
-from ncf import artifacts, datasets
-from ncf.config import NCFConfig
-from ncf.testing import random_weights
+from recsys.data import datasets
+from recsys.ncf import artifacts
+from recsys.ncf.config import NCFConfig
+from recsys.ncf.testing import random_weights
 
 ROWS: list[tuple[str, str]] = []
 
@@ -46,7 +47,7 @@ def row(name: str, value: str) -> None:
 
 
 def bench_training(data: Path, epochs: int, store: Path) -> Path:
-    from ncf.training import train
+    from recsys.ncf.training import train
 
     frame = datasets.load_ratings(data)
     config = NCFConfig(epochs=epochs, patience=epochs)  # no early stop: time every epoch
@@ -67,8 +68,8 @@ def bench_training(data: Path, epochs: int, store: Path) -> Path:
 STARTUP = """
 import time, sys
 t0 = time.perf_counter()
-from ncf.artifacts import load_current
-from ncf.scorer import NCFScorer
+from recsys.ncf.artifacts import load_current
+from recsys.ncf.scorer import NCFScorer
 t1 = time.perf_counter()
 a = load_current(sys.argv[1])
 s = NCFScorer.from_parts(a.config, a.users, a.items, a.weights)
@@ -143,12 +144,12 @@ def main() -> None:
     artifact = artifacts.load_current(store)
     frame = datasets.load_ratings(args.data)
 
-    from ncf.baselines import EASEScorer
-    from ncf.content import ContentIndex
-    from ncf.ranker import Ranker, product_ease, rating_counts
-    from ncf.scorer import NCFScorer
-    from ncf.texts import ContentConfig
-    from ncf.vocabulary import Vocabulary
+    from recsys.baselines import EASEScorer
+    from recsys.content.index import ContentIndex
+    from recsys.content.texts import ContentConfig
+    from recsys.data.vocabulary import Vocabulary
+    from recsys.ncf.scorer import NCFScorer
+    from recsys.ranking.ranker import Ranker, product_ease, rating_counts
 
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     started = time.perf_counter()

@@ -75,13 +75,13 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 def post_worker_init(worker):
     """Start the recommender in each worker before it takes traffic.
 
-    ``movies.recommender.ensure_started()`` starts one background thread that loads the saved
+    ``movies.engine.recommender.ensure_started()`` starts one background thread that loads the saved
     model, or (in exactly one worker, under the model store's file lock) trains one while the
     others wait and then load it; requests meanwhile get the popularity fallback. Calling it
     here, after the fork, keeps TensorFlow and that thread inside the worker that owns them,
     and does not depend on how gunicorn was launched (``gunicorn`` or ``python -m gunicorn``).
     """
-    from movies import recommender
+    from movies.engine import recommender
 
     start = getattr(recommender, "ensure_started", None)
     if callable(start):

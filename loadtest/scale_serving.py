@@ -4,7 +4,7 @@
     python -m loadtest.scale_serving --random-items 62423 --random-users 162541   # shapes only
 
 For each of ``--visitors`` new people with ``--ratings`` random ratings it does what
-``movies.recommender.recommend`` does on the model path: fold the ratings in (no retraining),
+``movies.engine.recommender.recommend`` does on the model path: fold the ratings in (no retraining),
 score every movie in the catalogue, drop the rated ones, take the best ``--pool``, shuffle,
 keep ``--n``, and predict their stars. Prints the model load time and p50/p99/max latency of
 one recommendation list. Wrap it in ``/usr/bin/time -v`` for the process's peak memory.
@@ -21,11 +21,11 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-from ncf import artifacts  # noqa: E402
-from ncf.config import NCFConfig  # noqa: E402
-from ncf.scorer import NCFScorer  # noqa: E402
-from ncf.testing import random_weights  # noqa: E402
-from ncf.vocabulary import Vocabulary  # noqa: E402
+from recsys.data.vocabulary import Vocabulary  # noqa: E402
+from recsys.ncf import artifacts  # noqa: E402
+from recsys.ncf.config import NCFConfig  # noqa: E402
+from recsys.ncf.scorer import NCFScorer  # noqa: E402
+from recsys.ncf.testing import random_weights  # noqa: E402
 
 
 def top_pool(scores: np.ndarray, pool_size: int) -> np.ndarray:

@@ -8,9 +8,9 @@ from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
-from .models import RATING_VALUES, Genre, Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
-from .parsing import parse_int
-from .tmdb import poster_url
+from movies.integrations.tmdb.client import poster_url
+from movies.models import RATING_VALUES, Genre, Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from movies.parsing import parse_int
 
 TAGS_SHOWN = 50
 

@@ -26,14 +26,14 @@ class MoviesConfig(AppConfig):
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_in
 
-        from .sessions import session_keep_on_login
+        from movies.sessions import session_keep_on_login
 
         user_logged_in.connect(session_keep_on_login, dispatch_uid="movies.session_keep_on_login")
 
         # Start loading (or training) the recommender as soon as the server starts, in a
         # background thread; every other entry point starts it lazily on first use.
         if settings.RECOMMENDER_TRAIN_ON_STARTUP and _is_web_server():
-            from . import recommender
+            from movies.engine import recommender
 
             recommender.ensure_started()
 

@@ -16,8 +16,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from . import recommender
-from .content import content_status
+from movies.engine import recommender
+from movies.engine.content import content_status
 
 logger = logging.getLogger(__name__)
 

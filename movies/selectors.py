@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Max
 
-from ncf.titles import split_title_year
-
-from . import recommender
-from .content import similar_movies
-from .models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from movies.engine import recommender
+from movies.engine.content import similar_movies
+from movies.models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from recsys.data.titles import split_title_year
 
 logger = logging.getLogger(__name__)
 

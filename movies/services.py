@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import retrain, sessions
-from .models import RATING_VALUES, Movie, Visitor, VisitorMovieFlag, VisitorRating
+from movies import sessions
+from movies.engine import retrain
+from movies.models import RATING_VALUES, Movie, Visitor, VisitorMovieFlag, VisitorRating
 
 # The session key that ties an anonymous browser to its Visitor row.
 VISITOR_SESSION_KEY = "visitor_id"

@@ -7,9 +7,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("movies.api_urls")),
-    path("analytics/", include("movies.analytics_urls")),
-    path("", include("movies.urls")),
+    path("api/", include("movies.api.urls")),
+    path("analytics/", include("movies.analytics.urls")),
+    path("", include("movies.web.urls")),
 ]
 
 # JSON under /api/, the outage 503 for database errors raised anywhere (sessions too), else 500.html.

@@ -3,8 +3,8 @@ import zlib
 
 from django import template
 
+from movies.integrations.tmdb.client import poster_url as tmdb_poster_url
 from movies.models import RATING_VALUES
-from movies.tmdb import poster_url as tmdb_poster_url
 
 register = template.Library()
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
-from .base import STATIC_ROOT, STORAGES, env_bool, env_int, env_str
+from recommender_site.settings.base import *  # noqa: F403
+from recommender_site.settings.base import STATIC_ROOT, STORAGES, env_bool, env_int, env_str
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")

@@ -2,7 +2,7 @@
 import tempfile
 from pathlib import Path
 
-from .base import *  # noqa: F403
+from recommender_site.settings.base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-key"

@@ -2,8 +2,7 @@
 import pytest
 
 from movies.models import VisitorMovieFlag, VisitorRating
-
-from .conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

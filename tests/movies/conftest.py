@@ -4,7 +4,7 @@ import itertools
 import pytest
 
 from movies.models import Genre, Movie, Tag, Visitor
-from tests.movies.fake_tmdb import fake_tmdb  # noqa: F401 (a fixture for every test here)
+from tests.movies.integrations.fake_tmdb import fake_tmdb  # noqa: F401 (a fixture for every test here)
 
 GENRE_NAMES = ["Action", "Adventure", "Animation", "Comedy", "Crime", "Drama", "Horror", "Romance", "Sci-Fi", "Thriller"]
 # Headers the page's script sends; views answer such requests with fragments/JSON and 400s.

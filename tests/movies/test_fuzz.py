@@ -17,10 +17,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from movies import recommender
+from movies.engine import recommender
 from movies.models import Rating
-
-from .conftest import FETCH, make_catalog
+from tests.movies.conftest import FETCH, make_catalog
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from movies.forms import ERROR_WRONG_PASSWORD
+from movies.engine.visitor_ratings import visitor_ratings_frame
 from movies.models import Visitor, VisitorMovieFlag, VisitorRating
-from movies.visitor_ratings import visitor_ratings_frame
-
-from .conftest import FETCH
+from movies.web.forms import ERROR_WRONG_PASSWORD
+from tests.movies.conftest import FETCH
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-pass-phrase-9"

@@ -3,10 +3,10 @@ from collections import Counter
 
 import pytest
 
-from movies import recommender, selectors, services
+from movies import selectors, services
+from movies.engine import recommender
 from movies.models import Visitor
-
-from .conftest import make_catalog, make_movie
+from tests.movies.conftest import make_catalog, make_movie
 
 pytestmark = pytest.mark.django_db
 

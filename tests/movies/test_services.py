@@ -5,8 +5,7 @@ from django.core.exceptions import ValidationError
 
 from movies import services
 from movies.models import Visitor, VisitorMovieFlag, VisitorRating
-
-from .conftest import make_movie
+from tests.movies.conftest import make_movie
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from ncf import artifacts
-from tests.ncf.conftest import free_ports, write_structured_dataset
+from recsys.ncf import artifacts
+from tests.recsys.conftest import free_ports, write_structured_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "2", "--embedding-dim", "8", "--layers", "16,8", "--batch-size", "64", "--seed", "3"]
@@ -160,7 +160,7 @@ def _site_ratings(n_visitors: int = 3):
 @pytest.mark.django_db
 def test_train_ncf_learns_from_the_sites_ratings_by_default(tmp_path, capsys):
     """Each visitor is a user of the model, with an id above MovieLens'; the metadata says how many and up to which."""
-    from movies.visitor_ratings import VISITOR_USER_ID_BASE
+    from movies.engine.visitor_ratings import VISITOR_USER_ID_BASE
 
     data = write_structured_dataset(tmp_path / "ml")
     last = _site_ratings()

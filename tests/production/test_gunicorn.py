@@ -10,9 +10,8 @@ import urllib.request
 
 import pytest
 
-from ncf import artifacts
-
-from .conftest import REPO_ROOT, run_python
+from recsys.ncf import artifacts
+from tests.production.conftest import REPO_ROOT, run_python
 
 CONF = REPO_ROOT / "deploy" / "gunicorn.conf.py"
 

@@ -6,9 +6,8 @@ import pytest
 from django.db import connection
 from django.db.utils import OperationalError
 
-from movies import recommender
-
-from .conftest import prod_env, run_python
+from movies.engine import recommender
+from tests.production.conftest import prod_env, run_python
 
 
 @pytest.mark.django_db

@@ -12,10 +12,9 @@ import time
 import pytest
 from filelock import Timeout
 
-from movies import recommender
-from ncf import artifacts
-
-from .conftest import REPO_ROOT
+from movies.engine import recommender
+from recsys.ncf import artifacts
+from tests.production.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

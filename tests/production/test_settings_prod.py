@@ -1,5 +1,5 @@
 """Production settings: refuse to start without a secret, pass Django's deployment checklist."""
-from .conftest import prod_env, run_python
+from tests.production.conftest import prod_env, run_python
 
 
 def test_prod_settings_refuse_to_start_without_secret_key():

@@ -2,7 +2,7 @@
 import json
 import textwrap
 
-from .conftest import run_python
+from tests.production.conftest import run_python
 
 CLIENT_SCRIPT = textwrap.dedent(
     """

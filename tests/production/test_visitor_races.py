@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from .conftest import REPO_ROOT, run_python
-from .test_gunicorn import CONF, _free_port
+from tests.production.conftest import REPO_ROOT, run_python
+from tests.production.test_gunicorn import CONF, _free_port
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.content import catalog_from_db, content_build, content_dir, content_pending
+from movies.engine.content import catalog_from_db, content_build, content_dir, content_pending
 
 
 class Command(BaseCommand):

@@ -71,8 +71,8 @@ class Command(BaseCommand):
                                  "(never the test users) and evaluate 'product' with them.")
 
     def handle(self, *args, verbosity=1, **options):
-        from ncf import datasets
-        from ncf.evaluation import REGISTRY, format_table, run_evaluation
+        from recsys.data import datasets
+        from recsys.evaluation.harness import REGISTRY, format_table, run_evaluation
 
         data = options["data"] or settings.MOVIELENS_DIR
         output = options["output"] or Path(settings.DATA_DIR) / "evaluation.json"
@@ -97,8 +97,8 @@ class Command(BaseCommand):
             progress("product: content part "
                      + ("on" if run_options["content_index"] is not None else "off (run build_content to add it)"))
         if options["tune_product"]:
-            from ncf.evaluation import _ncf
-            from ncf.tuning import tune_product
+            from recsys.evaluation.harness import _ncf
+            from recsys.ranking.tuning import tune_product
 
             ncf_options = {**run_options, "seed": options["seed"]}
             weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
@@ -135,7 +135,7 @@ class Command(BaseCommand):
     def _content_index():
         """The built content index (``build_content``), or None: the product then runs without it."""
         try:
-            from movies.content import content_index
+            from movies.engine.content import content_index
 
             return content_index()
         except Exception:  # no index is a valid state, never a failed evaluation
@@ -144,6 +144,6 @@ class Command(BaseCommand):
     @staticmethod
     def _site_config():
         """The site's NCF configuration (so ``ncf`` and ``product`` are what users get)."""
-        from movies.recommender import engine_config
+        from movies.engine.recommender import engine_config
 
         return engine_config()

@@ -11,9 +11,9 @@ interrupt the command and run it again, and it continues with the movies still t
 """
 from django.core.management.base import BaseCommand, CommandError
 
+from movies.integrations.tmdb.client import ERROR_AUTH, TmdbAuthError, TmdbClient, TmdbNotConfigured
+from movies.integrations.tmdb.services import tmdb_fetch_missing
 from movies.models import Movie
-from movies.tmdb import ERROR_AUTH, TmdbAuthError, TmdbClient, TmdbNotConfigured
-from movies.tmdb_services import tmdb_fetch_missing
 
 BAR_WIDTH = 30
 

@@ -3,14 +3,14 @@
     python manage.py import_movielens                 # settings.MOVIELENS_DIR
     python manage.py import_movielens data/movielens/ml-1m
 
-Idempotent and atomic: see ``movies.movielens.movielens_import``.
+Idempotent and atomic: see ``movies.integrations.movielens.movielens_import``.
 """
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.movielens import MovieLensError, movielens_import
+from movies.integrations.movielens import MovieLensError, movielens_import
 
 
 class Command(BaseCommand):

@@ -14,18 +14,18 @@ The artifact is written atomically into the model directory (``--output``, defau
 ``RECOMMENDER_RELOAD_SECONDS``.
 
 By default the model also learns from the ratings people gave on the site (anonymous visitors and
-accounts, each its own user, ids from ``VISITOR_USER_ID_BASE`` up; :mod:`movies.visitor_ratings`),
+accounts, each its own user, ids from ``VISITOR_USER_ID_BASE`` up; :mod:`movies.engine.visitor_ratings`),
 as they are in the database when training starts: what someone cleared, started over or deleted
 with their account is not in it. The metadata's ``visitor_ratings`` says how many and up to which
 (``last_id``, ``last_updated_at``). ``--no-visitors`` trains on MovieLens alone, and so does
 ``multiworker``, whose workers must all read the same ratings. ``--if-new-ratings N`` trains
 only when N visitor ratings were given or changed since the current model (the site's retraining
-child, :mod:`movies.retrain`, runs that).
+child, :mod:`movies.engine.retrain`, runs that).
 
 The site uses a model trained here whatever its options, as long as it was trained on the same
 ratings file with the same code version.
 
-``--strategy`` picks TensorFlow's distribution (``ncf.distribute``); ``--batch-size`` is the
+``--strategy`` picks TensorFlow's distribution (``recsys.ncf.distribute``); ``--batch-size`` is the
 global batch, split over the replicas. With ``multiworker`` every machine in ``TF_CONFIG`` runs
 this command; only the chief (task ``chief``, or worker 0) takes the lock and writes the model,
 the other workers train their share and write nothing (see docs/production.md).
@@ -36,8 +36,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from movies.recommender import SOURCE_COMMAND, engine_config, train_and_save
-from ncf.distribute import STRATEGIES, STRATEGY_DEFAULT, STRATEGY_MULTIWORKER
+from movies.engine.recommender import SOURCE_COMMAND, engine_config, train_and_save
+from recsys.ncf.distribute import STRATEGIES, STRATEGY_DEFAULT, STRATEGY_MULTIWORKER
 
 
 def _layers(value: str) -> tuple[int, ...]:
@@ -74,8 +74,9 @@ class Command(BaseCommand):
                                  "machine), multiworker (the machines in TF_CONFIG). Default: default.")
 
     def handle(self, *args, verbosity=1, **options):
-        from ncf import artifacts, datasets, distribute
-        from ncf.config import NCFConfig
+        from recsys.data import datasets
+        from recsys.ncf import artifacts, distribute
+        from recsys.ncf.config import NCFConfig
 
         strategy = options["strategy"]
         try:  # before anything is written: a bad cluster description must not leave a lock file
@@ -103,7 +104,7 @@ class Command(BaseCommand):
 
         visitors = None
         if not options["no_visitors"] and strategy != STRATEGY_MULTIWORKER:
-            from movies.visitor_ratings import visitor_ratings_frame
+            from movies.engine.visitor_ratings import visitor_ratings_frame
 
             try:
                 visitors = visitor_ratings_frame()
@@ -128,8 +129,8 @@ class Command(BaseCommand):
         try:
             with artifacts.training_lock(output):
                 if options["if_new_ratings"] is not None:
-                    from movies.retrain import ratings_since
-                    from movies.visitor_ratings import visitor_ratings_frame
+                    from movies.engine.retrain import ratings_since
+                    from movies.engine.visitor_ratings import visitor_ratings_frame
 
                     current = artifacts.current_path(output)
                     new = ratings_since(artifacts.read_metadata(current) if current else None)
@@ -155,8 +156,9 @@ class Command(BaseCommand):
 
     def _train_as_worker(self, data, config, strategy, task, progress, verbosity):
         """A worker other than the chief trains its share of every step and writes nothing."""
-        from ncf import datasets, distribute
-        from ncf.training import train
+        from recsys.data import datasets
+        from recsys.ncf import distribute
+        from recsys.ncf.training import train
 
         try:
             result = train(datasets.load_ratings(data), config, progress=progress, strategy=strategy)

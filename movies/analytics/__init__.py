@@ -1,0 +1,1 @@
+"""The analytics page: charts of the catalog, the ratings, the model and the evaluation."""

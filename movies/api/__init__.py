@@ -1,0 +1,1 @@
+"""The JSON API: views, request validation, reads, and the OpenAPI document."""

@@ -1,0 +1,1 @@
+"""Outside data: MovieLens downloads and imports, TMDB posters and details."""

@@ -1,0 +1,558 @@
+"""Getting MovieLens into the catalog: fetch a release from GroupLens, import it into the database.
+
+``movielens_fetch`` downloads (or copies from disk) one release, checks the checksum GroupLens
+publishes beside it, and unpacks it atomically under the MovieLens data directory.
+``movielens_import`` loads a release directory (CSV or ``::`` format) into Movie, Genre, Tag and
+Rating in one transaction: every row is checked first or while streaming, so a malformed file
+leaves the database exactly as it was, and running it twice changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import requests
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from movies.models import Genre, Movie, Rating, Tag
+from recsys.data import datasets
+from recsys.data.datasets import DatasetError
+from recsys.data.titles import split_title_year
+
+RELEASES = ("ml-latest-small", "ml-25m", "ml-32m", "ml-1m", "ml-10m")
+
+TITLE_MAX_LENGTH = Movie._meta.get_field("title").max_length
+TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
+
+
+class MovieLensError(Exception):
+    """Fetching or importing failed; the message says what to do. Nothing was changed."""
+
+
+# --- Import ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    directory: Path
+    format: str
+    movies: int
+    genres: int
+    links: int
+    tags: int
+    ratings: int
+    users: int
+    seconds: float
+
+    def __str__(self):
+        return (
+            f"Imported {self.movies:,} movies, {self.genres:,} genres, {self.links:,} links, "
+            f"{self.tags:,} tags and {self.ratings:,} ratings from {self.users:,} users "
+            f"({self.format}) in {self.seconds:.1f} s."
+        )
+
+
+class _Progress:
+    def __init__(self, stdout: TextIO | None):
+        self.stdout = stdout
+
+    def __call__(self, message: str) -> None:
+        if self.stdout is not None:
+            self.stdout.write(message + "\n")
+            flush = getattr(self.stdout, "flush", None)
+            if flush:
+                flush()
+
+
+def movielens_import(
+    *,
+    path: str | Path,
+    stdout: TextIO | None = None,
+    chunk_rows: int = datasets.RATING_CHUNK_ROWS,
+) -> ImportSummary:
+    """Load the release at ``path`` into the catalog, replacing the historical data it held.
+
+    Movies are upserted (their TMDB fields survive a re-import); genres, tags and ratings end
+    up exactly as in the files; rating_count and rating_mean are recomputed. Ratings stream in
+    chunks of ``chunk_rows`` so memory stays bounded on ml-25m and larger.
+
+    Raises:
+        MovieLensError: "<file>, line <n>: <problem>" for malformed input; the database is unchanged.
+    """
+    started = time.monotonic()
+    say = _Progress(stdout)
+    try:
+        files = datasets.locate(path)
+        say(f"Reading {files.directory} ({files.format} release)...")
+        movies = datasets.read_movies_checked(files)
+        movie_ids = np.sort(movies["movie_id"].to_numpy())
+        known = set(movie_ids.tolist())
+        links = datasets.read_links_checked(files, known)
+        tags = datasets.read_tags_checked(files, known)
+        for number, title in zip(movies["movie_id"], movies["title"]):
+            if len(title.strip()) > TITLE_MAX_LENGTH:
+                raise DatasetError(f"{files.movies.name}: the title of movie {number} is longer than "
+                                   f"{TITLE_MAX_LENGTH} characters")
+        # Every id, rating and reference was checked above or is checked while streaming, so the
+        # database's own per-row checks (foreign keys, CHECK constraints) are switched off on SQLite
+        # for the bulk writes: they cost more than the inserts. Unique constraints stay on.
+        # (Foreign keys can only be switched off outside a transaction; inside one it is a no-op.)
+        with connection.constraint_checks_disabled(), transaction.atomic(), _sqlite_bulk_pragmas():
+            genre_count = _import_movies(movies, links, say)
+            tag_count = _import_tags(tags, say)
+            rating_count, users = _import_ratings(files, movie_ids, chunk_rows, say)
+    except DatasetError as exc:
+        raise MovieLensError(f"{exc}. Nothing was imported; the database is unchanged.") from None
+    except IntegrityError as exc:
+        raise MovieLensError(
+            f"{Path(path).name}: the data breaks a database rule ({exc}); nothing was imported."
+        ) from None
+    summary = ImportSummary(
+        directory=files.directory, format=files.format, movies=len(movies), genres=genre_count,
+        links=int(links.shape[0]), tags=tag_count, ratings=rating_count, users=users,
+        seconds=time.monotonic() - started,
+    )
+    say(str(summary))
+    return summary
+
+
+class _sqlite_bulk_pragmas:
+    """While importing into SQLite: a bigger page cache, and no CHECK constraints (rows are pre-checked)."""
+
+    def __enter__(self):
+        self.active = connection.vendor == "sqlite"
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size")
+                self.previous = cursor.fetchone()[0]
+                cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB
+                cursor.execute("PRAGMA ignore_check_constraints = ON")
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(self.previous)}")
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        return False
+
+
+def _import_movies(movies, links, say) -> int:
+    link_of = {row.movie_id: (row.imdb_id, row.tmdb_id) for row in links.itertuples(index=False)}
+    rows = []
+    for movie_id, raw_title in zip(movies["movie_id"].tolist(), movies["title"]):
+        title, year = split_title_year(raw_title)
+        rows.append((movie_id, title, year, *link_of.get(movie_id, (None, None))))
+    # Upsert rather than replace: TMDB fields fetched later must survive a re-import.
+    _, upsert = _statements(Movie, ["id", "title", "year", "imdb_id", "tmdb_id"], ["id"], defaults=True)
+    with connection.cursor() as cursor:
+        cursor.executemany(upsert, rows)
+    say(f"  movies: {len(rows):,}")
+
+    names = sorted({name for names in movies["genres"] for name in names})
+    existing = dict(Genre.objects.values_list("name", "id"))
+    Genre.objects.bulk_create([Genre(name=name) for name in names if name not in existing])
+    genre_id = dict(Genre.objects.filter(name__in=names).values_list("name", "id"))
+    wanted = {
+        (movie_id, genre_id[name])
+        for movie_id, genre_names in zip(movies["movie_id"].tolist(), movies["genres"])
+        for name in genre_names
+    }
+    through = Movie.genres.through
+    imported = set(movies["movie_id"].tolist())
+    current = {
+        (movie_id, genre): pk
+        for pk, movie_id, genre in through.objects.values_list("pk", "movie_id", "genre_id")
+        if movie_id in imported
+    }
+    stale = [pk for pair, pk in current.items() if pair not in wanted]
+    for start in range(0, len(stale), 500):
+        through.objects.filter(pk__in=stale[start:start + 500]).delete()
+    insert, _ = _statements(through, ["movie", "genre"], ["movie", "genre"])
+    with connection.cursor() as cursor:
+        cursor.executemany(insert, sorted(wanted - current.keys()))
+    say(f"  genres: {len(names):,} ({len(wanted):,} movie-genre pairs)")
+    return len(names)
+
+
+def _import_tags(tags, say) -> int:
+    # Tags that are blank (ml-25m has a few) or too long for the column are kept out;
+    # the same (user, movie, tag) twice is one tag.
+    tags = tags.assign(tag=tags["tag"].str.strip().str.slice(0, TAG_MAX_LENGTH))
+    tags = tags[tags["tag"] != ""].drop_duplicates(["user_id", "movie_id", "tag"])
+    rows = list(zip(tags["user_id"].tolist(), tags["movie_id"].tolist(), tags["tag"].tolist(),
+                    tags["timestamp"].tolist()))
+    _replace_rows(Tag, ["user_id", "movie", "tag", "timestamp"], ["user_id", "movie", "tag"], [rows])
+    say(f"  tags: {len(rows):,}")
+    return len(rows)
+
+
+def _import_ratings(files, movie_ids, chunk_rows, say) -> tuple[int, int]:
+    counts = np.zeros(int(movie_ids[-1]) + 1 if len(movie_ids) else 1, dtype=np.int64)
+    sums = np.zeros_like(counts, dtype=np.float64)
+    users: set[int] = set()
+    total = 0
+
+    def chunks():
+        nonlocal total
+        for frame in datasets.iter_ratings_checked(files, movie_ids=movie_ids, chunk_rows=chunk_rows):
+            movie = frame["movie_id"].to_numpy()
+            counts[:] += np.bincount(movie, minlength=len(counts))
+            sums[:] += np.bincount(movie, weights=frame["rating"].to_numpy(np.float64), minlength=len(sums))
+            users.update(np.unique(frame["user_id"].to_numpy()).tolist())
+            total += len(frame)
+            say(f"  ratings: {total:,} read and checked")
+            yield list(zip(frame["user_id"].tolist(), frame["movie_id"].tolist(),
+                           frame["rating"].astype(np.float64).tolist(), frame["timestamp"].tolist()))
+
+    def reset():
+        nonlocal total
+        counts[:] = 0
+        sums[:] = 0
+        users.clear()
+        total = 0
+
+    try:
+        _replace_rows(Rating, ["user_id", "movie", "rating", "timestamp"], ["user_id", "movie"], chunks, reset)
+    except IntegrityError as exc:
+        # Repeats within a chunk are reported with their line; this catches those across chunks.
+        raise DatasetError(f"{files.ratings.name}: a user rates the same movie twice ({exc})") from None
+
+    rated = np.flatnonzero(counts)
+    stats = [(int(counts[m]), float(sums[m] / counts[m]), int(m)) for m in rated]
+    movie_table = connection.ops.quote_name(Movie._meta.db_table)
+    with connection.cursor() as cursor:
+        # Every movie starts from zero so movies no longer rated lose their old figures.
+        cursor.execute(f"UPDATE {movie_table} SET rating_count = 0, rating_mean = NULL "
+                       f"WHERE rating_count <> 0 OR rating_mean IS NOT NULL")
+        cursor.executemany(
+            f"UPDATE {movie_table} SET rating_count = %s, rating_mean = %s WHERE id = %s", stats
+        )
+    say(f"  ratings: {total:,} from {len(users):,} users; rating counts and means updated")
+    return total, len(users)
+
+
+def _replace_rows(model, fields, unique, chunks, reset=None) -> None:
+    """Make ``model``'s table hold exactly the rows ``chunks`` yields, keeping ids of rows that stay.
+
+    ``chunks`` is a list of row lists, or a callable returning an iterator of them (read again
+    when a second pass is needed). An empty table gets plain INSERTs (the fast path for a first
+    import); otherwise rows are upserted on ``unique``, and when the table then holds more rows
+    than the files (rows dropped from the data), it is emptied and filled in a second pass.
+    """
+    insert, upsert = _statements(model, fields, unique)
+    open_chunks = chunks if callable(chunks) else (lambda: (list(rows) for rows in chunks))
+
+    def write(statement) -> int:
+        written = 0
+        with connection.cursor() as cursor:
+            for rows in open_chunks():
+                cursor.executemany(statement, rows)
+                written += len(rows)
+                # Free this chunk's tuples before the next chunk is built: one chunk in memory at a time.
+                rows.clear()
+        return written
+
+    manager = model._base_manager
+    if not manager.exists():
+        with _indexes_deferred(model):
+            write(insert)
+        return
+    written = write(upsert)
+    if manager.count() != written:
+        manager.all().delete()
+        if reset is not None:
+            reset()
+        write(insert)
+
+
+class _indexes_deferred:
+    """On SQLite, drop ``model``'s indexes while an empty table is filled and rebuild them after.
+
+    Building an index once over sorted rows is several times faster than updating three
+    indexes row by row; inside the import's transaction a failure restores them. A unique
+    index that cannot be rebuilt (a repeated key in the files) raises IntegrityError.
+    """
+
+    def __init__(self, model):
+        self.table = model._meta.db_table
+        self.indexes = []
+
+    def __enter__(self):
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                    [self.table],
+                )
+                self.indexes = cursor.fetchall()
+                for name, _ in self.indexes:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            with connection.cursor() as cursor:
+                for _, sql in self.indexes:
+                    cursor.execute(sql)
+        return False
+
+
+def _statements(model, fields, unique, *, defaults=False) -> tuple[str, str]:
+    """Plain INSERT and INSERT ... ON CONFLICT DO UPDATE statements for ``fields`` of ``model``.
+
+    Raw SQL with executemany is several times faster than bulk_create on large imports.
+    With ``defaults``, the other columns get their model defaults on insert (Django defaults
+    are not database defaults) and are left alone on update. SQLite and PostgreSQL both
+    accept this syntax.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = [quote(model._meta.get_field(name).column) for name in fields]
+    keys = [quote(model._meta.get_field(name).column) for name in unique]
+    values = ["%s"] * len(columns)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column not in keys)
+    if defaults:
+        for field in model._meta.concrete_fields:
+            if field.name not in fields:
+                columns.append(quote(field.column))
+                values.append(_literal(field.get_default()))
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(values)})"
+    return insert, f"{insert} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for default {value!r}")
+
+
+# --- Fetch -----------------------------------------------------------------
+
+# Download in blocks of this size; report progress every PROGRESS_BYTES.
+DOWNLOAD_BLOCK = 1 << 20
+PROGRESS_BYTES = 16 << 20
+_MD5 = re.compile(r"\b([0-9a-fA-F]{32})\b")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    directory: Path
+    action: str  # "present", "downloaded", "copied"
+
+
+def offline_help(*, release: str, url: str, reason: str) -> str:
+    """The one paragraph shown when GroupLens cannot be reached."""
+    return (
+        f"Could not download MovieLens {release} from {url} ({reason}). This machine looks offline, or "
+        f"GroupLens is unreachable; nothing was written. If you already have a copy of the release, "
+        f"either point the site at it by setting MOVIELENS_DIR=/path/to/{release} (a directory holding "
+        f"movies.csv and ratings.csv, or movies.dat and ratings.dat) before running manage.py, or copy "
+        f"it into place with `python manage.py fetch_movielens --release {release} --from PATH`, where "
+        f"PATH is that directory or the {release}.zip file from https://grouplens.org/datasets/movielens/. "
+        f"Then run `python manage.py import_movielens`."
+    )
+
+
+def movielens_target(*, release: str) -> Path:
+    """Where a release lives: MOVIELENS_DIR for the configured release, a sibling for the others."""
+    configured = Path(settings.MOVIELENS_DIR)
+    return configured if release == settings.MOVIELENS_RELEASE else configured.parent / release
+
+
+def _holds_dataset(directory: Path) -> bool:
+    try:
+        datasets.locate(directory)
+    except DatasetError:
+        return False
+    return True
+
+
+def movielens_fetch(
+    *,
+    release: str,
+    source: str | Path | None = None,
+    if_missing: bool = False,
+    force: bool = False,
+    stdout: TextIO | None = None,
+) -> FetchResult:
+    """Put ``release`` at ``movielens_target(release=...)``: downloaded, or copied from ``source``.
+
+    The download is checked against the MD5 GroupLens publishes as ``<release>.zip.md5``;
+    everything is unpacked into a temporary directory beside the target and renamed into
+    place, so the target either holds a whole release or is left as it was.
+
+    Raises:
+        MovieLensError: offline, checksum mismatch, bad zip or source; nothing half-written.
+    """
+    if release not in RELEASES:
+        raise MovieLensError(f"Unknown release {release!r}; choose one of {', '.join(RELEASES)}.")
+    say = _Progress(stdout)
+    target = movielens_target(release=release)
+    if if_missing and _holds_dataset(target):
+        say(f"MovieLens {release} is already at {target}; nothing to fetch.")
+        return FetchResult(target, "present")
+    if source is not None and Path(source).resolve() == target.resolve() and _holds_dataset(target):
+        return FetchResult(target, "present")
+    if target.exists() and not force:
+        if _holds_dataset(target):
+            raise MovieLensError(
+                f"{target} already holds a MovieLens release. Use --force to replace it, "
+                f"or --if-missing to keep it."
+            )
+        if not target.is_dir() or any(target.iterdir()):
+            raise MovieLensError(f"{target} exists and is not a MovieLens release; move it away first.")
+
+    if source is not None:
+        source = Path(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            datasets_dir = _release_root(source)
+            if datasets_dir is None:
+                raise MovieLensError(f"{source} does not hold a MovieLens release (no ratings and movies files).")
+            _install(target, lambda staging: shutil.copytree(datasets_dir, staging / "release"), say)
+        elif source.is_file():
+            expected = _md5_beside(source)
+            if expected is not None:
+                _check_md5(source, expected, delete=False)
+            _install(target, lambda staging: _unzip(source, staging), say)
+        else:
+            raise MovieLensError(f"{source} does not exist: give a MovieLens directory or a .zip file.")
+        say(f"Copied {release} from {source} to {target}.")
+        return FetchResult(target, "copied")
+
+    url = f"{settings.MOVIELENS_BASE_URL.rstrip('/')}/{release}.zip"
+    expected = _published_md5(release=release, url=url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    download = target.parent / f".{release}.zip.part"
+    try:
+        _download(url, download, say)
+        _check_md5(download, expected, delete=True)
+        _install(target, lambda staging: _unzip(download, staging), say)
+    finally:
+        download.unlink(missing_ok=True)
+    say(f"Downloaded {release} to {target}.")
+    return FetchResult(target, "downloaded")
+
+
+def _published_md5(*, release: str, url: str) -> str:
+    try:
+        response = requests.get(f"{url}.md5", timeout=30)
+    except requests.RequestException as exc:
+        raise MovieLensError(offline_help(release=release, url=url, reason=type(exc).__name__)) from None
+    if response.status_code != 200:
+        raise MovieLensError(
+            f"GroupLens publishes no checksum at {url}.md5 (HTTP {response.status_code}), so the download "
+            f"cannot be verified and was not started. Download {release}.zip yourself and run "
+            f"`python manage.py fetch_movielens --release {release} --from PATH/{release}.zip`."
+        )
+    match = _MD5.search(response.text)
+    if match is None:
+        raise MovieLensError(f"{url}.md5 holds no MD5 checksum; the download was not started.")
+    return match.group(1).lower()
+
+
+def _download(url: str, path: Path, say) -> None:
+    try:
+        with requests.get(url, stream=True, timeout=(30, 120)) as response:
+            if response.status_code != 200:
+                raise MovieLensError(f"{url} answered HTTP {response.status_code}; nothing was written.")
+            total = int(response.headers.get("Content-Length") or 0)
+            done, next_report = 0, PROGRESS_BYTES
+            with open(path, "wb") as handle:
+                for block in response.iter_content(DOWNLOAD_BLOCK):
+                    handle.write(block)
+                    done += len(block)
+                    if done >= next_report:
+                        share = f" of {total / 2**20:,.0f} MiB ({100 * done / total:.0f}%)" if total else ""
+                        say(f"  downloaded {done / 2**20:,.0f} MiB{share}")
+                        next_report += PROGRESS_BYTES
+    except requests.RequestException as exc:
+        path.unlink(missing_ok=True)
+        release = url.rsplit("/", 1)[-1].removesuffix(".zip")
+        raise MovieLensError(offline_help(release=release, url=url, reason=type(exc).__name__)) from None
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(DOWNLOAD_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _md5_beside(path: Path) -> str | None:
+    published = path.with_name(path.name + ".md5")
+    if published.is_file():
+        match = _MD5.search(published.read_text(errors="replace"))
+        return match.group(1).lower() if match else None
+    return None
+
+
+def _check_md5(path: Path, expected: str, *, delete: bool) -> None:
+    actual = _md5_of(path)
+    if actual != expected:
+        if delete:
+            path.unlink(missing_ok=True)
+        raise MovieLensError(
+            f"Checksum mismatch for {path.name}: GroupLens publishes MD5 {expected}, the file has {actual}. "
+            + ("The download was deleted; try again later." if delete else "Nothing was copied.")
+        )
+
+
+def _unzip(archive: Path, staging: Path) -> None:
+    unpacked = staging / "unpacked"
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            root = unpacked.resolve()
+            for member in bundle.namelist():
+                # Refuse members that would land outside the staging directory ("../", absolute).
+                if not (unpacked / member).resolve().is_relative_to(root):
+                    raise MovieLensError(f"{archive.name} holds an unsafe path {member!r}; nothing was unpacked.")
+            bundle.extractall(unpacked)
+    except zipfile.BadZipFile:
+        raise MovieLensError(f"{archive.name} is not a valid zip file; nothing was unpacked.") from None
+    release = _release_root(unpacked)
+    if release is None:
+        raise MovieLensError(f"{archive.name} holds no MovieLens release (no ratings and movies files).")
+    release.rename(staging / "release")
+
+
+def _release_root(directory: Path) -> Path | None:
+    """``directory`` itself or the one folder below it that holds the release files."""
+    if _holds_dataset(directory):
+        return directory
+    children = [child for child in directory.iterdir() if child.is_dir() and not child.name.startswith("__")]
+    for child in children:
+        if _holds_dataset(child):
+            return child
+    return None
+
+
+def _install(target: Path, fill, say) -> None:
+    """Build the release in a staging directory beside ``target``, then rename it into place."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        fill(staging)
+        say(f"  unpacked; moving into {target}")
+        if target.exists():
+            old = staging / "old"
+            target.rename(old)
+        (staging / "release").rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Browser pages: the rating grid, recommendations, search, movie pages, accounts."""

@@ -1,0 +1,352 @@
+"""Baseline recommenders behind the ``recsys.protocol.Scorer`` contract, vectorised with NumPy/SciPy.
+
+* :class:`PopularityScorer` — ranks by number of training ratings; predicts no stars.
+* :class:`DampedMeanScorer` — Bayesian-average item mean plus a damped user offset; ranks by
+  the damped item mean and predicts stars.
+* :class:`ItemKNNScorer` — item-item cosine on the binary user-item matrix, top-k neighbours
+  per target movie (Deshpande & Karypis 2004); predicts no stars.
+* :class:`BiasedMFScorer` — ``r = mu + b_u + b_i + p_u . q_i`` fitted by alternating least
+  squares on explicit stars (Koren, Bell & Volinsky 2009; weighted-lambda ridge as in Zhou et
+  al. 2008). A new person is folded in by solving the same ridge problem for their vector and
+  bias with the item side frozen. Ranks by predicted stars (which ranks badly; it is here as
+  the rating-accuracy bar).
+* :class:`EASEScorer` — Steck 2019, "Embarrassingly Shallow Autoencoders":
+  ``P = (X^T X + lambda I)^-1``, ``B = I - P / diag(P)`` (i.e. ``B_ij = -P_ij / P_jj``, zero
+  diagonal) on the binary matrix X; scores are ``x_u B``.
+
+Every scorer ranks from the ``history`` it is given (for a warm user the harness passes their
+training ratings), so warm and cold people are scored the same way; only the biased MF uses a
+warm user's learned vector.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.linalg import lapack
+
+from recsys.data.vocabulary import Vocabulary
+
+MIN_STARS, MAX_STARS = 0.5, 5.0
+
+
+class _MatrixScorer:
+    """Shared plumbing: vocabularies, the sparse user x item matrix, history lookup."""
+
+    #: Whether ``predict_ratings`` returns stars (the harness computes RMSE/MAE only then).
+    predicts_ratings = False
+
+    users: Vocabulary
+    items: Vocabulary
+
+    def _index(self, train: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if train.empty:
+            raise ValueError("cannot fit on an empty ratings frame")
+        self.users = Vocabulary(train["user_id"].to_numpy())
+        self.items = Vocabulary(train["movie_id"].to_numpy())
+        rows = self.users.indices(train["user_id"].to_numpy())
+        cols = self.items.indices(train["movie_id"].to_numpy())
+        stars = train["rating"].to_numpy(dtype=np.float64)
+        return rows, cols, stars
+
+    def _binary(self, rows: np.ndarray, cols: np.ndarray) -> sparse.csr_matrix:
+        matrix = sparse.csr_matrix((np.ones(rows.size, dtype=np.float64), (rows, cols)),
+                                   shape=(len(self.users), len(self.items)))
+        matrix.data[:] = 1.0  # duplicate (user, movie) rows count once
+        return matrix
+
+    def _history(self, history: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and stars of the known movies in ``history`` (unknown movies are ignored)."""
+        if not history:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        movie_ids = np.fromiter(history.keys(), dtype=np.int64, count=len(history))
+        stars = np.fromiter(history.values(), dtype=np.float64, count=len(history))
+        rows = self.items.indices(movie_ids)
+        known = rows >= 0
+        return rows[known], stars[known]
+
+    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
+                        movie_ids: Sequence[int]) -> np.ndarray:
+        return np.full(len(movie_ids), np.nan, dtype=np.float32)
+
+    def _check_fitted(self, attribute: str):
+        if getattr(self, attribute, None) is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() first")
+
+
+class PopularityScorer(_MatrixScorer):
+    """Scores every movie by its number of training ratings (the same list for everybody)."""
+
+    def __init__(self):
+        self.counts: np.ndarray | None = None
+
+    def fit(self, train: pd.DataFrame) -> PopularityScorer:
+        _, cols, _ = self._index(train)
+        self.counts = np.bincount(cols, minlength=len(self.items)).astype(np.float32)
+        return self
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        self._check_fitted("counts")
+        return self.counts.copy()
+
+
+class DampedMeanScorer(_MatrixScorer):
+    """Global mean + damped item offset + damped user offset (a Bayesian average).
+
+    ``b_i = sum_u (r_ui - mu) / (n_i + damping)``; ``b_u = sum_i (r_ui - mu - b_i) / (n_u + damping)``
+    with the user sums taken over ``history``. Ranks by ``mu + b_i``; predicts
+    ``mu + b_u + b_i`` clipped to the star range.
+    """
+
+    predicts_ratings = True
+
+    def __init__(self, damping: float = 5.0):
+        self.damping = float(damping)
+        self.item_bias: np.ndarray | None = None
+        self.mean = 0.0
+
+    def fit(self, train: pd.DataFrame) -> DampedMeanScorer:
+        _, cols, stars = self._index(train)
+        self.mean = float(stars.mean())
+        sums = np.bincount(cols, weights=stars - self.mean, minlength=len(self.items))
+        counts = np.bincount(cols, minlength=len(self.items))
+        self.item_bias = (sums / (counts + self.damping)).astype(np.float64)
+        return self
+
+    def _user_bias(self, history: Mapping[int, float]) -> float:
+        rows, stars = self._history(history)
+        return float(np.sum(stars - self.mean - self.item_bias[rows]) / (rows.size + self.damping))
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        self._check_fitted("item_bias")
+        return (self.mean + self.item_bias).astype(np.float32)
+
+    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
+                        movie_ids: Sequence[int]) -> np.ndarray:
+        self._check_fitted("item_bias")
+        rows = self.items.indices(np.asarray(movie_ids, dtype=np.int64))
+        stars = np.clip(self.mean + self._user_bias(history) + self.item_bias[np.maximum(rows, 0)],
+                        MIN_STARS, MAX_STARS)
+        return np.where(rows >= 0, stars, np.nan).astype(np.float32)
+
+
+class ItemKNNScorer(_MatrixScorer):
+    """Item-item kNN on the binary matrix: ``score_j = sum_{i in history, i in N_k(j)} cos(i, j)``.
+
+    Args:
+        neighbours: how many most-similar movies each target movie keeps.
+        shrinkage: added to the cosine denominator, damping similarities of rare movies.
+    """
+
+    def __init__(self, neighbours: int = 100, shrinkage: float = 10.0):
+        self.neighbours = int(neighbours)
+        self.shrinkage = float(shrinkage)
+        self.similarity: sparse.csr_matrix | None = None
+
+    def fit(self, train: pd.DataFrame) -> ItemKNNScorer:
+        rows, cols, _ = self._index(train)
+        x = self._binary(rows, cols).tocsc()
+        co = (x.T @ x).toarray().astype(np.float32)  # co-occurrence counts
+        norms = np.sqrt(np.diag(co)).astype(np.float32)
+        sim = co / (np.outer(norms, norms) + self.shrinkage)
+        np.fill_diagonal(sim, 0.0)
+        n = sim.shape[0]
+        k = min(self.neighbours, n - 1) if n > 1 else 0
+        if k <= 0:
+            self.similarity = sparse.csr_matrix((n, n), dtype=np.float32)
+            return self
+        # Column j keeps its k most similar movies i. The cosine matrix is symmetric, so the
+        # neighbours of j are found along row j (contiguous memory: much faster than axis 0).
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (n, k): neighbours of each target
+        target = np.broadcast_to(np.arange(n)[:, None], top.shape)
+        values = sim[target, top]
+        keep = values > 0
+        top, cols_idx = top[keep], target[keep]
+        self.similarity = sparse.csr_matrix((values[keep], (top, cols_idx)), shape=(n, n))
+        return self
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        self._check_fitted("similarity")
+        rows, _ = self._history(history)
+        if rows.size == 0:
+            return np.zeros(len(self.items), dtype=np.float32)
+        return np.asarray(self.similarity[np.unique(rows)].sum(axis=0), dtype=np.float32).ravel()
+
+
+def _ridge_step(groups: np.ndarray, others: np.ndarray, n_groups: int, other_features: np.ndarray,
+                targets: np.ndarray, reg: np.ndarray, const_reg: np.ndarray) -> np.ndarray:
+    """One ALS half-step: a ridge regression per group (user or movie), all solved at once.
+
+    Rating j links group ``groups[j]`` to the other side's row ``others[j]`` with target
+    ``targets[j]``. For each group g with its rows F_g of ``other_features`` and targets t_g:
+    ``w_g = (F_g^T F_g + diag(n_g reg + const_reg) + eps I)^-1 F_g^T t_g`` (``reg`` is the
+    weighted lambda, multiplied by the group's rating count n_g).
+
+    The Gram matrices are ``indicator @ outer`` where ``outer`` holds each *other-side* row's
+    outer product once, so no (ratings x d x d) array is ever built.
+
+    Returns:
+        (n_groups, d) solutions; zeros for groups without ratings.
+    """
+    n_other, d = other_features.shape
+    outer = (other_features[:, :, None] * other_features[:, None, :]).reshape(n_other, d * d)
+    indicator = sparse.csr_matrix((np.ones(groups.size), (groups, others)), shape=(n_groups, n_other))
+    gram = np.asarray(indicator @ outer).reshape(n_groups, d, d)
+    weighted = sparse.csr_matrix((targets, (groups, others)), shape=(n_groups, n_other))
+    rhs = np.asarray(weighted @ other_features)
+    counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
+    diagonal = counts[:, None] * reg[None, :] + const_reg[None, :] + 1e-8
+    gram[:, np.arange(d), np.arange(d)] += diagonal
+    return np.linalg.solve(gram, rhs[..., None])[..., 0]
+
+
+class BiasedMFScorer(_MatrixScorer):
+    """Biased matrix factorization by ALS: ``r_ui = mu + b_u + b_i + p_u . q_i``.
+
+    Args:
+        factors: latent dimension.
+        reg: ridge weight on the factors, multiplied by the row's rating count (weighted lambda).
+        bias_reg: constant ridge weight on the biases (a damping: a movie with few ratings keeps a
+            small bias, so one 5-star rating does not put it on top of the ranking).
+        iterations: ALS sweeps (user step then item step).
+        seed: seeds the Generator for the initial factors.
+    """
+
+    predicts_ratings = True
+
+    def __init__(self, factors: int = 32, reg: float = 0.2, bias_reg: float = 10.0, iterations: int = 10,
+                 seed: int = 42):
+        self.factors, self.reg, self.bias_reg = int(factors), float(reg), float(bias_reg)
+        self.iterations, self.seed = int(iterations), int(seed)
+        self.item_factors: np.ndarray | None = None
+
+    def _reg(self) -> tuple[np.ndarray, np.ndarray]:
+        weighted = np.array([self.reg] * self.factors + [0.0])
+        constant = np.array([0.0] * self.factors + [self.bias_reg])
+        return weighted, constant
+
+    def fit(self, train: pd.DataFrame) -> BiasedMFScorer:
+        rows, cols, stars = self._index(train)
+        rng = np.random.default_rng(self.seed)
+        n_users, n_items, d = len(self.users), len(self.items), self.factors
+        self.mean = float(stars.mean())
+        p = rng.normal(0.0, 0.1, (n_users, d))
+        q = rng.normal(0.0, 0.1, (n_items, d))
+        bu, bi = np.zeros(n_users), np.zeros(n_items)
+        reg, const_reg = self._reg()
+        ones_users, ones_items = np.ones((n_users, 1)), np.ones((n_items, 1))
+        for _ in range(self.iterations):
+            # User step: features [q_i, 1], target r - mu - b_i -> [p_u, b_u].
+            solved = _ridge_step(rows, cols, n_users, np.hstack([q, ones_items]), stars - self.mean - bi[cols],
+                                 reg, const_reg)
+            p, bu = solved[:, :d], solved[:, d]
+            solved = _ridge_step(cols, rows, n_items, np.hstack([p, ones_users]), stars - self.mean - bu[rows],
+                                 reg, const_reg)
+            q, bi = solved[:, :d], solved[:, d]
+        self.user_factors, self.user_bias = p, bu
+        self.item_factors, self.item_bias = q, bi
+        return self
+
+    def fold_in(self, history: Mapping[int, float]) -> tuple[np.ndarray, float]:
+        """A new person's ``(p_u, b_u)``: the same ridge problem as an ALS user step, item side frozen.
+        With no known movies: zero vector and zero bias (the item-bias model)."""
+        self._check_fitted("item_factors")
+        rows, stars = self._history(history)
+        if rows.size == 0:
+            return np.zeros(self.factors), 0.0
+        features = np.hstack([self.item_factors[rows], np.ones((rows.size, 1))])
+        solved = _ridge_step(np.zeros(rows.size, dtype=np.int64), np.arange(rows.size), 1, features,
+                             stars - self.mean - self.item_bias[rows], *self._reg())[0]
+        return solved[: self.factors], float(solved[self.factors])
+
+    def _user(self, user_id: int | None, history: Mapping[int, float]) -> tuple[np.ndarray, float]:
+        self._check_fitted("item_factors")
+        row = self.users.index(user_id) if user_id is not None else -1
+        if row >= 0:
+            return self.user_factors[row], float(self.user_bias[row])
+        return self.fold_in(history)
+
+    def _stars(self, vector: np.ndarray, bias: float, rows: np.ndarray | slice) -> np.ndarray:
+        raw = self.mean + bias + self.item_bias[rows] + self.item_factors[rows] @ vector
+        return np.clip(raw, MIN_STARS, MAX_STARS)
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        vector, bias = self._user(user_id, history)
+        return self._stars(vector, bias, slice(None)).astype(np.float32)
+
+    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
+                        movie_ids: Sequence[int]) -> np.ndarray:
+        vector, bias = self._user(user_id, history)
+        rows = self.items.indices(np.asarray(movie_ids, dtype=np.int64))
+        stars = self._stars(vector, bias, np.maximum(rows, 0))
+        return np.where(rows >= 0, stars, np.nan).astype(np.float32)
+
+
+class EASEScorer(_MatrixScorer):
+    """EASE (Steck 2019): ``B = I - P diag(1/diag(P))`` with zero diagonal,
+    ``P = (X^T X + lambda I)^-1`` on the binary user x movie matrix; ``score = x_u B``.
+
+    Args:
+        l2: lambda; about 500 suits ml-latest-small (see ``tune_ease_lambda``).
+        max_items: learn weights for at most this many movies, the most-rated ones (None: all).
+            The weight matrix is dense, ``max_items**2`` float32: 10,000 movies are 400 MB and
+            a 62,000-movie catalog would be 15 GB. Movies outside score 0 (as if unrelated).
+        min_ratings: leave out movies with fewer training ratings (one rating carries no
+            co-occurrence signal and only grows the matrix).
+    """
+
+    def __init__(self, l2: float = 500.0, *, max_items: int | None = None, min_ratings: int = 1):
+        self.l2 = float(l2)
+        self.max_items = max_items
+        self.min_ratings = int(min_ratings)
+        self.weights: np.ndarray | None = None
+
+    @classmethod
+    def from_weights(cls, movie_ids: np.ndarray, weights: np.ndarray, l2: float = 500.0) -> EASEScorer:
+        """A fitted scorer from saved weights (``weights`` may be a read-only memory map)."""
+        if weights.shape != (len(movie_ids), len(movie_ids)):
+            raise ValueError(f"EASE weights {weights.shape} do not match {len(movie_ids)} movies")
+        scorer = cls(l2)
+        scorer.items = Vocabulary(np.asarray(movie_ids))
+        scorer.weights = weights
+        return scorer
+
+    def _kept_movies(self, train: pd.DataFrame) -> pd.DataFrame:
+        if self.max_items is None and self.min_ratings <= 1:
+            return train
+        counts = train.groupby("movie_id").size()
+        counts = counts[counts >= self.min_ratings]
+        # Most-rated first; ties by id so the choice is deterministic.
+        order = sorted(zip(-counts.to_numpy(), counts.index.to_numpy()))
+        keep = [movie for _, movie in order[: self.max_items]]
+        kept = train[train["movie_id"].isin(keep)]
+        if kept.empty:
+            raise ValueError("EASE: no movie has enough ratings to learn from")
+        return kept
+
+    def fit(self, train: pd.DataFrame) -> EASEScorer:
+        rows, cols, _ = self._index(self._kept_movies(train))
+        x = self._binary(rows, cols).tocsc()
+        gram = (x.T @ x).toarray().astype(np.float32)
+        gram[np.diag_indices_from(gram)] += self.l2
+        # X^T X + lambda I is symmetric positive definite (eigenvalues >= lambda), so a float32
+        # Cholesky inverse is accurate here and about 4x faster than a float64 LU inverse.
+        factor, info = lapack.spotrf(gram, lower=1, overwrite_a=1)
+        if info == 0:
+            inverse, info = lapack.spotri(factor, lower=1, overwrite_c=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"EASE: the regularised Gram matrix is not positive definite ({info})")
+        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # potri fills only the lower triangle
+        weights = inverse / (-np.diag(inverse))[None, :]
+        np.fill_diagonal(weights, 0.0)
+        self.weights = weights.astype(np.float32)
+        return self
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        self._check_fitted("weights")
+        rows, _ = self._history(history)
+        if rows.size == 0:
+            return np.zeros(len(self.items), dtype=np.float32)
+        return self.weights[np.unique(rows)].sum(axis=0)

@@ -1,0 +1,1 @@
+"""MovieLens data: reading every release, raw ids <-> rows, titles, and the evaluation splits."""

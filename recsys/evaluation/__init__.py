@@ -1,0 +1,1 @@
+"""Metrics and the harness that runs every scorer through the same protocols."""

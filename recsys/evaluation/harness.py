@@ -1,0 +1,315 @@
+"""The evaluation harness: named scorers through the warm and cold-start protocols, one table.
+
+For every person evaluated:
+
+* candidates = every movie in the training set that the person has not rated (in their history);
+* relevant = their test movies rated >= 4 that are candidates (a test movie nobody rated in
+  training cannot be recommended by any model, so it is not counted against them);
+* the scorer's ``score`` ranks all candidates in one vectorised call; the strict list is the
+  top 10; the "shuffled" list (the site's way) shuffles the top 30 with a seeded Generator
+  (``default_rng([seed, user_id])``) and keeps the first 10;
+* ranking metrics are averaged over people with at least one relevant movie; coverage@10 is
+  over everybody's list; RMSE/MAE are over every test rating of a movie known in training,
+  for scorers that predict stars (``predicts_ratings``), and a missing prediction raises.
+
+Models come from a registry (name -> factory). ``product`` is :class:`recsys.ranking.ranker.Ranker`,
+the very object the site serves.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys.baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, ItemKNNScorer, PopularityScorer
+from recsys.data.splits import cold_split, warm_split
+from recsys.evaluation import metrics
+from recsys.primitives import top_k
+
+RELEVANT_STARS = 4.0
+METRIC_COLUMNS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
+                  "coverage@10", "genre_ndcg@10"]
+STRICT, SHUFFLED = "strict top-10", "shuffled top-30"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry.
+
+    Attributes:
+        factory: builds a fresh, unfitted scorer from the run options (seed, epochs, ...).
+        product: True for the site's ranker: also reported with the shuffled list.
+        description: one line for the table's legend.
+    """
+
+    factory: Callable[[Mapping], object]
+    product: bool = False
+    description: str = ""
+
+
+def _ncf(options: Mapping, **overrides):
+    """An NCFScorer from ``options["ncf_config"]`` (the site's config; defaults otherwise),
+    the run's seed, ``options["epochs"]`` and ``overrides``."""
+    from recsys.ncf.scorer import NCFScorer
+
+    kwargs = {"seed": int(options.get("seed", 42)), **overrides}
+    if options.get("epochs"):
+        kwargs["epochs"] = int(options["epochs"])
+    return NCFScorer(options.get("ncf_config"), **kwargs)
+
+
+def _product(options: Mapping):
+    """The site's ranker (:class:`recsys.ranking.ranker.Ranker`): NCF + EASE + popularity (+ content when
+    ``options["content_index"]`` holds the built index)."""
+    from recsys.ranking.ranker import Ranker, product_ease
+
+    kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
+    return Ranker(_ncf(options), ease=product_ease(max_items=options.get("ease_max_items", 10_000)),
+                  content=options.get("content_index"), **kwargs)
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "product": ModelSpec(_product, product=True,
+                         description="the site's ranker: NCF + EASE + popularity (+ content), tuned weights"),
+    "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings"),
+    "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars"),
+    "item-knn": ModelSpec(lambda o: ItemKNNScorer(neighbours=100), description="item cosine, 100 neighbours"),
+    "biased-mf": ModelSpec(lambda o: BiasedMFScorer(seed=o.get("seed", 42)),
+                           description="biased MF (ALS), ranked by predicted stars"),
+    "ease": ModelSpec(lambda o: EASEScorer(l2=o.get("ease_l2", 500.0)), description="EASE, lambda 500"),
+    "ncf": ModelSpec(_ncf, description="the site's NeuMF engine alone (its configured mode and fold-in)"),
+    # Seed 003's way, kept as the bar the engine must clear: MSE on stars, ranked by predicted
+    # stars, new people folded in by the plain rating-weighted average of movie vectors.
+    "ncf-seed003": ModelSpec(lambda o: _ncf(o, mode="regression", foldin="average"),
+                             description="NeuMF trained on stars only, average fold-in"),
+}
+BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease"]
+
+
+@dataclass
+class Report:
+    """The evaluation table (one dict per row) and what produced it."""
+
+    rows: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    protocols: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings, "protocols": self.protocols, "metrics": METRIC_COLUMNS, "rows": self.rows}
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def genre_matrix(movies: pd.DataFrame | None, movie_ids: np.ndarray) -> np.ndarray | None:
+    """Boolean (movies x genres) matrix for ``movie_ids`` from a ``movie_id, genres`` frame
+    (``|``-joined genres; "(no genres listed)" counts as none)."""
+    if movies is None:
+        return None
+    lookup = movies.set_index("movie_id")["genres"]
+    lists = [[] if g in ("", "(no genres listed)") else g.split("|")
+             for g in lookup.reindex(movie_ids).fillna("").astype(str)]
+    names = sorted({g for genres in lists for g in genres})
+    column = {g: i for i, g in enumerate(names)}
+    out = np.zeros((len(movie_ids), len(names)), dtype=bool)
+    for row, genres in enumerate(lists):
+        out[row, [column[g] for g in genres]] = True
+    return out
+
+
+def _histories(frame: pd.DataFrame) -> dict[int, dict[int, float]]:
+    return {int(user): dict(zip(group["movie_id"].tolist(), group["rating"].astype(float).tolist()))
+            for user, group in frame.groupby("user_id", sort=True)}
+
+
+def rank_candidates(scores: np.ndarray, excluded: np.ndarray, pool: int) -> np.ndarray:
+    """Positions of the ``pool`` best candidates, best first; ties keep catalog order.
+
+    Args:
+        scores: one score per catalog movie (``-inf`` = not a candidate).
+        excluded: boolean mask of movies the person already rated.
+    """
+    if np.isnan(scores).any():
+        raise metrics.MissingPredictionError(f"{int(np.isnan(scores).sum())} scores are NaN")
+    return top_k(np.where(excluded, -np.inf, scores), pool)
+
+
+@dataclass
+class _Case:
+    """People to evaluate in one setting: their history and test ratings."""
+
+    histories: dict[int, dict[int, float]]
+    test: pd.DataFrame
+    warm: bool  # pass user_id to the scorer (cold people are anonymous)
+
+
+def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndarray | None, k: int = 10,
+                    pool: int = 30, seed: int = 42, shuffled: bool = False) -> dict[str, dict]:
+    """Metrics of one fitted scorer on one case.
+
+    Returns:
+        ``{STRICT: {metric: value, ...}}`` plus ``SHUFFLED`` when ``shuffled``.
+    """
+    columns = scorer.items.indices(catalog)
+    known = columns >= 0
+    safe_columns = np.maximum(columns, 0)
+    variants = [STRICT] + ([SHUFFLED] if shuffled else [])
+    per_user = {v: {m: [] for m in ("precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
+                                    "genre_ndcg@10")} for v in variants}
+    lists = {v: [] for v in variants}
+    predicted, actual = [], []
+    rates = scorer.predicts_ratings
+    for user, test in case.test.groupby("user_id", sort=True):
+        user = int(user)
+        history = case.histories.get(user, {})
+        user_id = user if case.warm else None
+        raw = np.asarray(scorer.score(user_id=user_id, history=history), dtype=np.float64)
+        scores = np.where(known, raw[safe_columns], -np.inf)
+        excluded = np.zeros(catalog.size, dtype=bool)
+        seen = np.fromiter(history.keys(), dtype=np.int64, count=len(history))
+        positions = np.searchsorted(catalog, seen)
+        hit = positions < catalog.size
+        hit[hit] = catalog[positions[hit]] == seen[hit]
+        excluded[positions[hit]] = True
+        test_ids = test["movie_id"].to_numpy(dtype=np.int64)
+        test_pos = np.minimum(np.searchsorted(catalog, test_ids), catalog.size - 1)
+        in_catalog = catalog[test_pos] == test_ids
+        relevant_mask = in_catalog & (test["rating"].to_numpy() >= RELEVANT_STARS) & ~excluded[test_pos]
+        relevant_pos = set(test_pos[relevant_mask].tolist())
+        if rates and in_catalog.any():
+            stars = np.asarray(scorer.predict_ratings(user_id=user_id, history=history,
+                                                      movie_ids=test_ids[in_catalog]), dtype=np.float64)
+            predicted.append(stars)
+            actual.append(test["rating"].to_numpy(dtype=np.float64)[in_catalog])
+        ranked = rank_candidates(scores, excluded, max(pool, k))
+        chosen = {STRICT: ranked[:k]}
+        if shuffled:
+            chosen[SHUFFLED] = np.random.default_rng([seed, user]).permutation(ranked[:pool])[:k]
+        ideal_gains = None
+        if genres is not None and relevant_pos:
+            liked = genres[list(relevant_pos)].any(axis=0)
+            candidate_gains = metrics.jaccard_gains(genres[~excluded & np.isfinite(scores)], liked)
+            ideal_gains = -np.partition(-candidate_gains, min(k, candidate_gains.size) - 1)[:k]
+        for variant, top in chosen.items():
+            lists[variant].append(top.tolist())
+            if not relevant_pos:
+                continue
+            top_list = top.tolist()
+            row = per_user[variant]
+            row["precision@10"].append(metrics.precision_at_k(top_list, relevant_pos, k))
+            row["recall@10"].append(metrics.recall_at_k(top_list, relevant_pos, k))
+            row["ndcg@10"].append(metrics.ndcg_at_k(top_list, relevant_pos, k))
+            row["mrr@10"].append(metrics.reciprocal_rank_at_k(top_list, relevant_pos, k))
+            row["hit_rate@10"].append(metrics.hit_at_k(top_list, relevant_pos, k))
+            if ideal_gains is not None:
+                gains = metrics.jaccard_gains(genres[top], liked)
+                row["genre_ndcg@10"].append(metrics.ndcg_from_gains(gains, ideal_gains, k))
+    rating_metrics = {"rmse": None, "mae": None}
+    if predicted:
+        p, a = np.concatenate(predicted), np.concatenate(actual)
+        rating_metrics = {"rmse": metrics.rmse(p, a), "mae": metrics.mae(p, a)}
+    results = {}
+    for variant in variants:
+        values = {name: (float(np.mean(v)) if v else None) for name, v in per_user[variant].items()}
+        results[variant] = {
+            **rating_metrics, **values,
+            "coverage@10": metrics.catalog_coverage(lists[variant], catalog.size, k),
+            "users": len(per_user[variant]["ndcg@10"]),
+        }
+    return results
+
+
+def _fit(spec: ModelSpec, options: Mapping, train: pd.DataFrame):
+    scorer = spec.factory(options)
+    started = time.perf_counter()
+    scorer.fit(train)
+    return scorer, time.perf_counter() - started
+
+
+def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
+                   models: Sequence[str] = tuple(BASELINES), protocols: Iterable[str] = ("warm", "cold"),
+                   ks: Sequence[int] = (5, 10, 20), seed: int = 42, k: int = 10, pool: int = 30,
+                   options: Mapping | None = None, registry: Mapping[str, ModelSpec] | None = None,
+                   progress: Callable[[str], None] | None = None) -> Report:
+    """Fit each named model on each protocol's training set and measure it.
+
+    Args:
+        ratings: all ratings (user_id, movie_id, rating, timestamp).
+        movies: movie_id, genres (for genre NDCG; None skips it).
+        models: registry names, in table order.
+        protocols: any of "warm", "cold".
+        ks: revealed ratings per cold user.
+        seed: picks the cold users, seeds the shuffled lists and the models.
+        options: extra factory options (``epochs`` ...).
+        progress: called with one line per step.
+
+    Returns:
+        A Report.
+    """
+    registry = dict(REGISTRY if registry is None else registry)
+    options = {"seed": seed, **(options or {})}
+    say = progress or (lambda line: None)
+    unknown = [name for name in models if name not in registry]
+    if unknown:
+        raise KeyError(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    protocols = list(protocols)
+    report = Report(settings={"seed": seed, "k": k, "shuffle_pool": pool, "relevant_stars": RELEVANT_STARS,
+                              "ks": list(ks), "models": list(models), "protocols": protocols,
+                              "ratings": int(len(ratings)), "users": int(ratings["user_id"].nunique()),
+                              "movies": int(ratings["movie_id"].nunique()),
+                              "options": dict(options.items())})
+    splits = []
+    if "warm" in protocols:
+        split = warm_split(ratings)
+        report.protocols["warm"] = {"description": split.description, **split.settings,
+                                    "train_ratings": len(split.train), "test_ratings": len(split.test)}
+        train_histories = _histories(split.train)
+        splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True))]))
+    if "cold" in protocols:
+        cold = cold_split(ratings, seed=seed)
+        cases, skipped = [], {}
+        for reveal_k in ks:
+            reveal = cold.reveal(reveal_k)
+            skipped[str(reveal_k)] = int(reveal.skipped_users.size)
+            cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False)))
+        report.protocols["cold"] = {"description": cold.description, **cold.settings,
+                                    "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
+        splits.append(("cold", cold.train, cases))
+    for protocol, train, cases in splits:
+        catalog = np.unique(train["movie_id"].to_numpy(dtype=np.int64))
+        genres = genre_matrix(movies, catalog)
+        for name in models:
+            spec = registry[name]
+            say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
+            scorer, fit_s = _fit(spec, options, train)
+            for reveal_k, case in cases:
+                started = time.perf_counter()
+                results = evaluate_scorer(scorer, case, catalog=catalog, genres=genres, k=k, pool=pool,
+                                          seed=seed, shuffled=spec.product)
+                eval_s = time.perf_counter() - started
+                for variant, values in results.items():
+                    report.rows.append({"model": name, "protocol": protocol, "k": reveal_k, "list": variant,
+                                        **values, "fit_s": round(fit_s, 2), "eval_s": round(eval_s, 2)})
+                ndcg = results[STRICT]["ndcg@10"]
+                say(f"[{protocol}{'' if reveal_k is None else f' k={reveal_k}'}] {name}: "
+                    f"NDCG@10 {ndcg if ndcg is None else round(ndcg, 4)} (fit {fit_s:.1f}s, eval {eval_s:.1f}s)")
+    return report
+
+
+def format_table(report: Report) -> str:
+    """The report as a fixed-width text table (one row per model x protocol x k x list)."""
+    header = ["model", "protocol", "k", "list", *METRIC_COLUMNS, "users"]
+    lines = [header]
+    for row in report.rows:
+        cells = [row["model"], row["protocol"], "-" if row["k"] is None else str(row["k"]),
+                 "shuffled" if row["list"] == SHUFFLED else "strict"]
+        for metric in METRIC_COLUMNS:
+            value = row.get(metric)
+            cells.append("-" if value is None else f"{value:.4f}")
+        cells.append(str(row["users"]))
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

@@ -1,0 +1,180 @@
+"""Training the NeuMF network: fresh negatives each epoch, early stopping on held-out ratings.
+
+The validation split is carved from the training ratings passed in (never any test data); the
+best epoch's weights by validation loss are kept. Same seed and same data give the same weights:
+Python, NumPy and TensorFlow are seeded and TensorFlow runs deterministic ops.
+
+``strategy`` picks the ``tf.distribute`` strategy (see ``recsys.ncf.distribute``): ``default`` trains
+with ``Model.fit`` on one device; ``mirrored`` and ``multiworker`` with the same examples and a
+custom synchronous step over all replicas. ``config.batch_size`` is the global batch: with N
+replicas each takes about batch_size / N rows of every step.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys.data.vocabulary import Vocabulary
+from recsys.ncf.config import MODE_REGRESSION, NCFConfig
+from recsys.ncf.distribute import STRATEGY_DEFAULT, DistributedTrainer, check_strategy, make_strategy
+from recsys.ncf.sampling import build_examples, popularity_probs, rated_pair_keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    loss: float  # training loss (BCE + weighted MSE, + L2)
+    val_loss: float
+    val_rmse: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    config: NCFConfig
+    users: Vocabulary
+    items: Vocabulary
+    weights: dict  # float32 arrays, see recsys.ncf.model.export_weights
+    history: list[EpochReport] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+    strategy: str = STRATEGY_DEFAULT
+    replicas: int = 1  # devices the global batch was split over, on all machines
+
+
+def make_deterministic(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and ask TensorFlow for deterministic kernels."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def split_validation(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random (train, validation) row indices of ``n`` ratings."""
+    order = rng.permutation(n)
+    n_val = int(round(n * fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _val_metrics(pred: np.ndarray, val, config: NCFConfig) -> tuple[float, float]:
+    prob = np.clip(pred[:, 0], 1e-7, 1 - 1e-7)
+    bce = -(val.rank_label * np.log(prob) + (1 - val.rank_label) * np.log(1 - prob))
+    sq = np.square(pred[:, 1] - val.rating)
+    loss = float(np.mean(val.rank_weight * bce) + config.rating_loss_weight * np.mean(val.rating_weight * sq))
+    rated = val.rating_weight > 0
+    rmse = float(np.sqrt(np.mean(sq[rated]))) if rated.any() else float("nan")
+    return loss, rmse
+
+
+def train(
+    ratings: pd.DataFrame, config: NCFConfig, *,
+    progress: Callable[[EpochReport], None] | None = None,
+    strategy: str = STRATEGY_DEFAULT,
+) -> TrainResult:
+    """Train NeuMF on ``ratings`` (columns user_id, movie_id, rating[, timestamp]).
+
+    Args:
+        ratings: the training ratings.
+        config: hyper-parameters (mode, sizes, epochs, seed...).
+        progress: called after every epoch with its report.
+        strategy: ``default``, ``mirrored`` or ``multiworker`` (``recsys.ncf.distribute``); how the
+            model is trained, not what it is, so it is not part of ``config``.
+    Returns:
+        TrainResult with the vocabularies and the best epoch's weights as NumPy arrays.
+    """
+    if len(ratings) == 0:
+        raise ValueError("cannot train on an empty ratings frame")
+    check_strategy(strategy)
+    started = time.perf_counter()
+    # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything: create it first.
+    distribution = make_strategy(strategy)
+    make_deterministic(config.seed)
+    import keras
+
+    from recsys.ncf.model import build_model, export_weights, ncf_loss_factory
+
+    rng = np.random.default_rng(config.seed)
+    users, items = Vocabulary(ratings["user_id"].to_numpy()), Vocabulary(ratings["movie_id"].to_numpy())
+    u = users.indices(ratings["user_id"].to_numpy()).astype(np.int32)
+    i = items.indices(ratings["movie_id"].to_numpy()).astype(np.int32)
+    r = ratings["rating"].to_numpy(dtype=np.float32)
+    n_items = len(items)
+    keys = rated_pair_keys(u, i, n_items)  # all rated pairs: a validation positive is never a negative
+    probs = popularity_probs(i, n_items, config.negative_sampling_alpha)
+    fit_rows, val_rows = split_validation(len(r), config.validation_fraction, rng)
+
+    def examples(rows):
+        return build_examples(u[rows], i[rows], r[rows], n_items=n_items, mode=config.mode,
+                              negatives_per_positive=config.negatives_per_positive, rng=rng,
+                              rated_keys=keys, item_probs=probs)
+
+    val = examples(val_rows) if len(val_rows) else None
+    with distribution.scope():
+        model = build_model(len(users), n_items, config)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss=ncf_loss_factory(config.rating_loss_weight))
+    trainer = None
+    if strategy != STRATEGY_DEFAULT:
+        trainer = DistributedTrainer(model, distribution, config.rating_loss_weight)
+        # Each worker samples its own copy of every epoch; they must be the same copy.
+        checksum = 0
+        for array in (u, i, r):
+            checksum = zlib.crc32(np.ascontiguousarray(array), checksum)
+        trainer.check_same_work(len(r), len(users), n_items, checksum, int(config.training_hash(), 16))
+
+    result = TrainResult(config=config, users=users, items=items, weights={}, strategy=strategy,
+                         replicas=distribution.num_replicas_in_sync)
+    best, best_weights, waited = float("inf"), None, 0
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        data = examples(fit_rows)
+        data = data.take(rng.permutation(len(data)))
+        if trainer is None:
+            hist = model.fit([data.users, data.items], data.targets(), batch_size=config.batch_size,
+                             epochs=1, shuffle=False, verbose=0)
+            loss = float(hist.history["loss"][-1])
+        else:
+            loss = trainer.fit_epoch(data.users, data.items, data.targets(), config.batch_size)
+        val_loss, val_rmse = loss, float("nan")
+        if val is not None:
+            pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
+                    else trainer.predict(val.users, val.items))
+            val_loss, val_rmse = _val_metrics(pred, val, config)
+        if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch
+            val_loss, val_rmse = trainer.agree(val_loss, val_rmse)
+        report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0)
+        result.history.append(report)
+        if progress:
+            progress(report)
+        log.debug("epoch %d loss %.4f val_loss %.4f val_rmse %.4f (%.1fs)", epoch, loss, val_loss, val_rmse,
+                 report.seconds)
+        if val_loss < best - 1e-5:
+            best, best_weights, waited, result.best_epoch = val_loss, model.get_weights(), 0, epoch
+        else:
+            waited += 1
+            if waited >= config.patience:
+                break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    result.weights = export_weights(model, config)
+    # The fold-in's shared MLP branch, computed once here rather than at every load.
+    from recsys.ncf.serving import NumpyNeuMF
+
+    result.weights["population_mlp_logits"] = NumpyNeuMF(result.weights, config).mean_mlp_logits
+    result.seconds = time.perf_counter() - started
+    result.model = model  # kept for tests and exports; not saved
+    return result
+
+
+def ranks_by_stars(config: NCFConfig) -> bool:
+    return config.mode == MODE_REGRESSION

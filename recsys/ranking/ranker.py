@@ -1,0 +1,292 @@
+"""The ranker the site serves and ``evaluate`` reports as ``product``: one object, one pass.
+
+A network trained on MovieLens ranks well for some people and badly for others, and so does
+every other single model (docs/evaluation.md), so the product mixes three parts:
+
+* collaborative: the NCF's ranking head and EASE (Steck 2019), each z-scored per person and
+  added (EASE with weight :data:`EASE_WEIGHT`); stars always come from the NCF's rating head;
+* content: the person's taste profile against every movie's text (when the content index has
+  been built; otherwise that part scores 0 and the other two decide);
+* popularity: log of the number of training ratings.
+
+Each part is z-scored per person, then mixed with weights that move from
+:data:`PRODUCT_WEIGHTS`'s ``new`` triple (few ratings: popularity is the strongest signal) to
+its ``regular`` one. The weights were tuned on validation people only (:mod:`recsys.ranking.tuning`).
+
+:meth:`Ranker.recommend` answers a request in one pass: one fold-in of the person, one
+weighted sum, one top-k, and the stars and the deciding part of every pick from the same
+fold-in. :meth:`Ranker.score` is the same sum for the evaluation harness.
+
+EASE's weight matrix is dense, so the product keeps it for the most-rated movies only
+(:data:`EASE_MAX_ITEMS`, with at least :data:`EASE_MIN_RATINGS` ratings); the NCF, the content
+part and popularity rank every movie.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recsys.baselines import EASEScorer
+from recsys.content.index import ContentIndex
+from recsys.data.vocabulary import Vocabulary
+from recsys.ncf.scorer import NCFScorer
+from recsys.ncf.serving import UserVector
+from recsys.primitives import top_k, zscore
+
+CONTENT, COLLABORATIVE, POPULARITY = "content", "collaborative", "popularity"
+PARTS = (CONTENT, COLLABORATIVE, POPULARITY)  # the row order of Ranker.parts
+
+EASE_L2 = 500.0
+EASE_MAX_ITEMS = 10_000
+EASE_MIN_RATINGS = 2
+EASE_WEIGHT = 1.0  # EASE's weight inside the collaborative part, against the NCF's 1.0
+LIKED_STARS = 4.0  # a rating that says "I liked it" (the movies reasons may name)
+
+
+@dataclass(frozen=True)
+class WeightSchedule:
+    """The (content, collaborative, popularity) weights by how many movies a person rated:
+    ``new`` up to ``new_until`` ratings, ``regular`` from ``regular_from`` on, linear between."""
+
+    new: tuple[float, float, float]
+    regular: tuple[float, float, float]
+    new_until: int
+    regular_from: int
+
+    def for_count(self, n_ratings: int) -> np.ndarray:
+        """The three weights (summing to 1) for a person with ``n_ratings`` ratings."""
+        new, regular = np.asarray(self.new, np.float64), np.asarray(self.regular, np.float64)
+        if n_ratings <= self.new_until:
+            mixed = new
+        elif n_ratings >= self.regular_from:
+            mixed = regular
+        else:
+            t = (n_ratings - self.new_until) / (self.regular_from - self.new_until)
+            mixed = (1 - t) * new + t * regular
+        total = mixed.sum()
+        return mixed / total if total > 0 else np.full(3, 1 / 3)
+
+
+#: Tuned by ``evaluate --tune-product`` on validation people (docs/evaluation.md).
+PRODUCT_WEIGHTS = WeightSchedule(new=(0.1, 0.1, 0.8), regular=(0.5, 0.3, 0.2), new_until=5, regular_from=30)
+
+
+def product_ease(max_items: int | None = EASE_MAX_ITEMS, min_ratings: int = EASE_MIN_RATINGS) -> EASEScorer:
+    """The product's EASE: lambda 500 over the most-rated movies."""
+    return EASEScorer(l2=EASE_L2, max_items=max_items, min_ratings=min_ratings)
+
+
+def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
+    """Training ratings per movie, aligned with ``items``."""
+    counts = train.groupby("movie_id").size()
+    return counts.reindex(items.ids).fillna(0).to_numpy(np.int64)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One recommended movie and why it was picked.
+
+    Attributes:
+        score: the ranking score (comparable only within one list).
+        stars: the NCF's predicted stars, None for a movie the NCF does not know.
+        driver: the part (:data:`PARTS`) with the largest weighted contribution.
+        similar_to: for a content pick, the liked movie most like it by text.
+        because_of: for a content or collaborative pick, the liked movie nearest to it in the
+            NCF's item space.
+    """
+
+    movie_id: int
+    score: float
+    stars: float | None
+    driver: str
+    similar_to: int | None = None
+    because_of: int | None = None
+
+
+class Ranker:
+    """NCF + EASE, content and popularity, mixed by :class:`WeightSchedule` (module docstring).
+
+    Follows the :class:`recsys.protocol.Scorer` contract, so the evaluation harness measures this
+    very object; :meth:`recommend` is what the site calls.
+
+    Args:
+        ncf: an :class:`NCFScorer` (fitted, or fitted by :meth:`fit`).
+        ease: EASE (fitted, or fitted by :meth:`fit`), or None for the NCF alone.
+        content: the catalog's :class:`ContentIndex`, or None when it has not been built.
+        weights: the weight schedule.
+    """
+
+    predicts_ratings = True
+
+    def __init__(self, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
+                 weights: WeightSchedule = PRODUCT_WEIGHTS):
+        self.ncf, self.ease, self.content, self.weights = ncf, ease, content, weights
+        self.items: Vocabulary | None = None
+
+    def __repr__(self) -> str:
+        parts = ["ncf"] + (["ease"] if self.ease is not None else []) + (["content"] if self.content else [])
+        return f"Ranker({' + '.join(parts)} + popularity, {len(self.items or ())} movies)"
+
+    # -- building ----------------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame) -> Ranker:
+        """Train the NCF and EASE on ``train`` and count popularity, as ``train_ncf`` does."""
+        self.ncf.fit(train)
+        if self.ease is not None:
+            self.ease.fit(train)
+        items = Vocabulary(train["movie_id"].to_numpy())
+        return self._attach(items, rating_counts(train, items))
+
+    @classmethod
+    def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
+                   rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS) -> Ranker:
+        """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
+        index (or None) and the training rating count of each NCF movie."""
+        counts = np.asarray(rating_counts, dtype=np.float64)
+        if counts.shape != (len(ncf.items),):
+            raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
+        return cls(ncf, ease=ease, content=content, weights=weights)._attach(ncf.items, counts)
+
+    def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
+        self.items = items
+        collaborative_ids = [self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
+        collaborative = Vocabulary(np.concatenate(collaborative_ids))
+        self._ncf_columns = self.ncf.items.indices(collaborative.ids)
+        self._ease_columns = self.ease.items.indices(collaborative.ids) if self.ease is not None else None
+        self._collaborative_columns = collaborative.indices(items.ids)
+        self._ncf_rows = self.ncf.items.indices(items.ids)
+        self._content_rows = self.content.items.indices(items.ids) if self.content is not None else None
+        # The same for everybody: once here, not per request.
+        self._popularity = zscore(np.log1p(np.asarray(counts, np.float64)).astype(np.float32)).astype(np.float32)
+        return self
+
+    # -- scoring -----------------------------------------------------------------------------
+    def _user(self, user_id: int | None, history: Mapping[int, float]) -> UserVector:
+        return self.ncf.user_vector(user_id=user_id, history=history)
+
+    def _parts(self, vector: UserVector, history: Mapping[int, float]) -> np.ndarray:
+        """The three z-scored parts, float32 (3, len(items)), in :data:`PARTS` order."""
+        ncf_z = zscore(self.ncf.net.rank_scores(vector))
+        collaborative = np.where(self._ncf_columns >= 0, ncf_z[np.maximum(self._ncf_columns, 0)], 0.0)
+        if self.ease is not None:
+            ease_z = zscore(self.ease.score(user_id=None, history=history))
+            collaborative += EASE_WEIGHT * np.where(self._ease_columns >= 0, ease_z[np.maximum(self._ease_columns, 0)],
+                                                    0.0)
+        collaborative = collaborative.astype(np.float32).astype(np.float64)
+        columns = self._collaborative_columns
+        collaborative = np.where(columns >= 0, collaborative[np.maximum(columns, 0)], np.nan)
+        # A movie the collaborative part does not know ranks below every known one.
+        if np.isnan(collaborative).any():
+            floor = np.nanmin(collaborative) - 1 if np.isfinite(collaborative).any() else 0.0
+            collaborative = np.where(np.isnan(collaborative), floor, collaborative)
+        if self.content is not None:
+            profile = self.content.profile_scores(history)
+            rows = self._content_rows
+            content = np.where(rows >= 0, profile[np.maximum(rows, 0)], 0.0).astype(np.float32)
+        else:
+            content = np.zeros(len(self.items), np.float32)
+        return np.stack([zscore(content).astype(np.float32), zscore(collaborative).astype(np.float32),
+                         self._popularity])
+
+    def _weights(self, history: Mapping[int, float]) -> np.ndarray:
+        return self.weights.for_count(len(history)).astype(np.float32)[:, None]
+
+    def parts(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        """The three z-scored parts of one person (for tuning the weights)."""
+        return self._parts(self._user(user_id, history), history)
+
+    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
+        """The ranking score of every movie in ``items`` (rated movies not masked)."""
+        parts = self._parts(self._user(user_id, history), history)
+        return (self._weights(history) * parts).sum(axis=0)
+
+    def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
+                        movie_ids: Sequence[int]) -> np.ndarray:
+        """The NCF's stars for ``movie_ids`` (NaN for a movie it does not know)."""
+        return self.ncf.predict_ratings(user_id=user_id, history=history, movie_ids=movie_ids)
+
+    # -- the request ---------------------------------------------------------------------------
+    def recommend(self, *, history: Mapping[int, float], user_id: int | None = None, exclude: Collection[int] = (),
+                  candidates: Collection[int] | None = None, n: int = 10, shuffle: bool = False,
+                  pool_size: int = 30, seed: int | None = None) -> list[Pick]:
+        """The ``n`` best movies for one person, rated and excluded ones never among them.
+
+        Args:
+            history: movie id -> stars the person gave (folded in, unless ``user_id`` is a
+                training user, whose learned vectors are used).
+            exclude: more movie ids never to return (skipped, hidden).
+            candidates: rank only these movies (None: the whole catalog).
+            shuffle: False for the strict top ``n``; True for ``n`` drawn in random order from
+                the top ``max(pool_size, n)`` (the site's way of showing new films each visit).
+            seed: seeds the shuffle.
+        """
+        history = {int(movie): float(stars) for movie, stars in history.items()}
+        vector = self._user(user_id, history)
+        parts = self._parts(vector, history)
+        weights = self._weights(history)
+        full = (weights * parts).sum(axis=0).astype(np.float64)
+        if candidates is None:
+            rows = np.arange(len(self.items))
+        else:
+            rows = self.items.indices(np.fromiter((int(c) for c in candidates), dtype=np.int64))
+            rows = np.unique(rows[rows >= 0])
+        scores = full[rows]
+        banned = self.items.indices(np.fromiter((int(m) for m in (*history, *exclude)), dtype=np.int64))
+        scores[np.isin(rows, banned[banned >= 0])] = -np.inf
+        picked = top_k(scores, max(pool_size, n) if shuffle else n)
+        if shuffle:
+            picked = np.random.default_rng(seed).permutation(picked)
+        picked = picked[:n]
+        picked_rows = rows[picked]
+        drivers = np.argmax(weights * parts[:, picked_rows], axis=0)
+        stars = self._stars(vector, picked_rows)
+        similar_to, because_of = self._anchors(history, picked_rows, drivers)
+        return [Pick(movie_id=int(self.items.ids[row]), score=float(scores[p]), stars=star, driver=PARTS[driver],
+                     similar_to=similar, because_of=because)
+                for row, p, star, driver, similar, because
+                in zip(picked_rows, picked, stars, drivers, similar_to, because_of)]
+
+    def _stars(self, vector: UserVector, rows: np.ndarray) -> list[float | None]:
+        net = self.ncf.net
+        ncf_rows = self._ncf_rows[rows]
+        known = ncf_rows >= 0
+        stars: list[float | None] = [None] * len(rows)
+        if known.any():
+            values = net.stars_from_logit(net.logits(vector, ncf_rows[known])[:, 1])
+            for position, value in zip(np.flatnonzero(known), values):
+                stars[position] = float(value)
+        return stars
+
+    def liked(self, history: Mapping[int, float]) -> list[int]:
+        """The movies of ``history`` the person liked (>= :data:`LIKED_STARS`) that the model knows,
+        in history order: the movies a reason may name."""
+        return [int(movie) for movie, stars in history.items()
+                if stars >= LIKED_STARS and self.ncf.items.index(movie) >= 0]
+
+    def _anchors(self, history: Mapping[int, float], rows: np.ndarray, drivers: np.ndarray
+                 ) -> tuple[list[int | None], list[int | None]]:
+        """For each pick, the liked movie a reason can name: most like it by text (content
+        picks) and nearest in the NCF's item space (content and collaborative picks)."""
+        similar_to: list[int | None] = [None] * len(rows)
+        because_of: list[int | None] = [None] * len(rows)
+        liked = self.liked(history)
+        personal = np.flatnonzero(drivers != PARTS.index(POPULARITY))
+        if not liked or personal.size == 0:
+            return similar_to, because_of
+        net, liked_rows = self.ncf.net, self.ncf.items.indices(liked)
+
+        def unit(ncf_rows):
+            vectors = np.concatenate([net.item_gmf[ncf_rows], net.item_mlp[ncf_rows]], axis=1)
+            return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+
+        picked_ncf_rows = self._ncf_rows[rows[personal]]
+        nearest = np.argmax(unit(np.maximum(picked_ncf_rows, 0)) @ unit(liked_rows).T, axis=1)
+        for position, ncf_row, near in zip(personal, picked_ncf_rows, nearest):
+            if ncf_row >= 0:
+                because_of[position] = liked[near]
+            if drivers[position] == PARTS.index(CONTENT) and self.content is not None:
+                best = self.content.most_similar_in(int(self.items.ids[rows[position]]), liked)
+                similar_to[position] = best[0] if best is not None else None
+        return similar_to, because_of

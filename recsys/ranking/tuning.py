@@ -1,0 +1,188 @@
+"""Tuning the ranker's weight schedule on validation people only, never the test users.
+
+The parts of each validation person are computed once (:meth:`recsys.ranking.ranker.Ranker.parts`); a
+weight triple then costs only a weighted sum and a top-k per person, so a whole grid is cheap.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from recsys.content.index import ContentIndex
+from recsys.evaluation.metrics import ndcg_at_k
+from recsys.primitives import top_k
+from recsys.ranking.ranker import PRODUCT_WEIGHTS, Ranker, WeightSchedule, product_ease
+
+#: (new_until, regular_from) pairs tried by tune_product.
+SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
+RELEVANT_STARS = 4.0
+
+
+@dataclass
+class TuningCase:
+    """One validation person: what they revealed and which of the movies they rated later
+    (>= 4 stars) a good list should contain."""
+
+    history: dict[int, float]
+    relevant: set[int]
+    user_id: int | None = None  # set for a user the ranker was fitted on
+
+
+@dataclass
+class _Prepared:
+    """One validation person's parts, ready for any weights."""
+
+    parts: np.ndarray
+    seen: np.ndarray
+    relevant: set
+    n_ratings: int
+
+
+def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
+    """Validation cases from chronological cold-user ratings: the first ``k`` revealed, the
+    rest's >= ``relevant_stars`` movies relevant. Users with <= k ratings are skipped."""
+    cases = []
+    ordered = cold_ratings.sort_values(["user_id", "timestamp", "movie_id"], kind="stable")
+    for _user, group in ordered.groupby("user_id", sort=True):
+        if len(group) <= k:
+            continue
+        shown, rest = group.iloc[:k], group.iloc[k:]
+        cases.append(TuningCase(
+            history=dict(zip(shown["movie_id"].astype(int), shown["rating"].astype(float))),
+            relevant=set(rest.loc[rest["rating"] >= relevant_stars, "movie_id"].astype(int))))
+    return cases
+
+
+def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
+    """Validation cases for known users: their fitting ratings as history (scored as
+    themselves), their held-out ratings >= ``relevant_stars`` as relevant."""
+    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
+                 for u, g in fit.groupby("user_id", sort=True)}
+    liked = held_out[held_out["rating"] >= relevant_stars].groupby("user_id")["movie_id"]
+    return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
+
+
+def weight_grid(step: float = 0.1) -> list[tuple[float, float, float]]:
+    """Every (content, collaborative, popularity) triple on a ``step`` grid summing to 1."""
+    n = int(round(1 / step))
+    # Rounded so 7 * 0.1 is 0.7 (and a triple is found in the results by equality).
+    return [(round(a * step, 10), round(b * step, 10), round(1 - (a + b) * step, 10))
+            for a in range(n + 1) for b in range(n + 1 - a)]
+
+
+def prepare(ranker: Ranker, cases: Sequence[TuningCase]) -> list[_Prepared]:
+    """Each case's parts, once. As in the evaluation harness, a movie nobody rated in
+    training cannot be recommended, so it does not count as relevant; cases left with no
+    relevant movie are dropped."""
+    known = set(ranker.items.ids.tolist())
+    out = []
+    for case in cases:
+        relevant = (case.relevant & known) - set(case.history)
+        if not relevant:
+            continue
+        seen = ranker.items.indices(list(case.history))
+        out.append(_Prepared(ranker.parts(user_id=case.user_id, history=case.history), seen[seen >= 0], relevant,
+                             len(case.history)))
+    return out
+
+
+def mean_ndcg(prepared: Sequence[_Prepared], items, weights_for: Callable[[int], np.ndarray], k: int = 10) -> float:
+    """Mean NDCG@k when each person's parts are mixed by ``weights_for(their number of ratings)``."""
+    values = []
+    for person in prepared:
+        mix = np.asarray(weights_for(person.n_ratings), np.float32)[:, None]
+        scores = (mix * person.parts).sum(axis=0)
+        scores[person.seen] = -np.inf
+        values.append(ndcg_at_k(items.ids[top_k(scores, k)].tolist(), person.relevant, k))
+    return float(np.mean(values)) if values else 0.0
+
+
+def tune_weights(ranker: Ranker, cases: Sequence[TuningCase], *, grid: Sequence[Sequence[float]] | None = None,
+                 k: int = 10, progress: Callable[[str], None] | None = None
+                 ) -> tuple[tuple[float, float, float] | None, list[dict]]:
+    """The weight triple with the best mean NDCG@k on ``cases`` (validation people only).
+
+    Returns:
+        ``(best triple or None when no case has a findable relevant movie, every result as
+        {"weights", "ndcg"})``.
+    """
+    prepared = prepare(ranker, cases)
+    results = [{"weights": tuple(float(w) for w in weights),
+                "ndcg": mean_ndcg(prepared, ranker.items, lambda _n, w=weights: w, k)}
+               for weights in (grid or weight_grid())]
+    if not prepared:
+        return None, results
+    best = max(results, key=lambda r: (r["ndcg"], r["weights"]))
+    if progress:
+        progress(f"best {best['weights']} NDCG@{k} {best['ndcg']:.4f}")
+    return best["weights"], results
+
+
+def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory: Callable[[], object], *,
+                 seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
+                 grid: Sequence[Sequence[float]] | None = None, ease_max_items: int | None = None,
+                 schedule_grid: Sequence[tuple[int, int]] = SCHEDULE_GRID, min_regular_ratings: int = 100,
+                 progress: Callable[[str], None] | None = None) -> tuple[WeightSchedule, dict]:
+    """Tune the product's weights on validation people only, never the evaluation's test users.
+
+    * cold validation: the harness's cold split (``seed``) is removed first, then 20% of the
+      remaining users (``validation_seed``) are made cold and reveal their first k ratings;
+    * warm validation: each user's last 20% of the warm protocol's *training* ratings (by time)
+      are held out.
+
+    Steps: the ``new`` triple on cold validation; the ``regular`` triple on warm validation
+    people with at least ``min_regular_ratings`` ratings; then the breakpoints (``new_until``,
+    ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold validation
+    NDCG@10 over everybody. Defaults are kept where a validation set is empty.
+
+    Returns:
+        the tuned :class:`WeightSchedule` and ``{"new", "regular", "schedule"}`` grid results.
+    """
+    from recsys.data.splits import cold_split, validation_split, warm_split
+
+    say = progress or (lambda _line: None)
+
+    def ranker(train):
+        ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
+        return Ranker(ncf_factory(), ease=ease, content=index).fit(train)
+
+    outer = cold_split(ratings, seed=seed)
+    inner_cold = cold_split(outer.train, seed=validation_seed)
+    cold_ranker = ranker(inner_cold.train)
+    cold = [case for reveal in ks for case in cold_cases(inner_cold.cold_ratings, reveal)]
+    say(f"cold validation: {len(inner_cold.train):,} fitting ratings, {len(inner_cold.cold_users)} users, "
+        f"{len(cold)} cases over k={list(ks)}")
+    new, new_results = tune_weights(cold_ranker, cold, grid=grid, progress=say)
+    if new is None:
+        say("no cold validation case has a findable relevant movie: keeping the default new weights")
+        new = PRODUCT_WEIGHTS.new
+
+    inner_warm = validation_split(warm_split(ratings).train, by="time")
+    warm_ranker = ranker(inner_warm.train)
+    warm = warm_cases(inner_warm.train, inner_warm.test)
+    regular_people = [case for case in warm if len(case.history) >= min_regular_ratings]
+    say(f"warm validation: {len(warm)} people, {len(regular_people)} with >= {min_regular_ratings} ratings")
+    regular, regular_results = tune_weights(warm_ranker, regular_people, grid=grid, progress=say)
+    if regular is None:
+        say(f"no validation person with >= {min_regular_ratings} ratings: keeping the default regular weights")
+        regular = PRODUCT_WEIGHTS.regular
+
+    base = replace(PRODUCT_WEIGHTS, new=tuple(float(w) for w in new), regular=tuple(float(w) for w in regular))
+    warm_prepared, cold_prepared = prepare(warm_ranker, warm), prepare(cold_ranker, cold)
+    schedule_results = []
+    for new_until, regular_from in schedule_grid:
+        candidate = replace(base, new_until=int(new_until), regular_from=int(regular_from))
+        schedule_results.append({"new_until": int(new_until), "regular_from": int(regular_from),
+                                 "warm": mean_ndcg(warm_prepared, warm_ranker.items, candidate.for_count),
+                                 "cold": mean_ndcg(cold_prepared, cold_ranker.items, candidate.for_count)})
+    results = {"new": new_results, "regular": regular_results, "schedule": schedule_results}
+    if not warm_prepared and not cold_prepared:
+        say("no validation person at all: keeping the default schedule")
+        return base, results
+    best = max(schedule_results, key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"], -r["regular_from"]))
+    say(f"schedule: new up to {best['new_until']} ratings, regular from {best['regular_from']}: "
+        f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}")
+    return replace(base, new_until=best["new_until"], regular_from=best["regular_from"]), results

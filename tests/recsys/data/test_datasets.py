@@ -1,0 +1,95 @@
+"""MovieLens readers: both on-disk formats give the same columns and values."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data import datasets
+from tests.conftest import write_dataset
+
+
+def test_csv_release_loads_with_canonical_columns(tiny_dataset):
+    ratings = datasets.load_ratings(tiny_dataset)
+    assert list(ratings.columns) == ["user_id", "movie_id", "rating", "timestamp"]
+    assert ratings.dtypes["rating"] == np.float32
+    assert ratings["rating"].tolist() == [4.0, 4.5, 5.0, 3.0, 0.5, 2.5]
+    movies = datasets.load_movies(tiny_dataset)
+    assert movies.loc[movies.movie_id == 4, "title"].item() == "American President, The (1995)"
+    links = datasets.load_links(tiny_dataset)
+    assert links.loc[links.movie_id == 1, "tmdb_id"].item() == 862
+    assert links.loc[links.movie_id == 4, "tmdb_id"].isna().item()
+
+
+def test_dat_release_loads_latin1_titles(tmp_path):
+    directory = tmp_path / "ml-1m"
+    directory.mkdir()
+    (directory / "movies.dat").write_bytes("1::Café Society (1995)::Drama|Romance\n".encode("latin-1"))
+    (directory / "ratings.dat").write_bytes(b"7::1::4::978300760\n8::1::2::978300761\n")
+    assert datasets.locate(directory).format == datasets.DAT
+    movies = datasets.load_movies(directory)
+    assert movies["title"].tolist() == ["Café Society (1995)"]
+    ratings = datasets.load_ratings(directory)
+    assert ratings[["user_id", "movie_id", "rating"]].values.tolist() == [[7, 1, 4.0], [8, 1, 2.0]]
+    assert datasets.load_tags(directory).empty
+    assert datasets.load_links(directory).empty
+
+
+def test_missing_files_raise_a_clear_error(tmp_path):
+    write_dataset(tmp_path / "half", movies_csv="movieId,title,genres\n")
+    with pytest.raises(datasets.DatasetError, match="not a MovieLens dataset"):
+        datasets.locate(tmp_path / "half")
+
+
+# --- validated, streaming readers --------------------------------------------
+
+
+def test_checked_readers_give_canonical_frames(tiny_dataset):
+    files = datasets.locate(tiny_dataset)
+    movies = datasets.read_movies_checked(files)
+    assert movies["movie_id"].tolist() == [1, 2, 3, 4, 5]
+    assert movies.loc[3, "title"] == "American President, The (1995)"
+    assert movies.loc[4, "genres"] == ()  # "(no genres listed)" is no genre
+    links = datasets.read_links_checked(files, {1, 2, 3, 4, 5})
+    assert links.values.tolist()[3] == [4, 112346, None]
+    tags = datasets.read_tags_checked(files, {1, 2, 3, 4, 5})
+    assert tags.values.tolist()[0] == [2, 1, "pixar", 1445714994]
+
+
+def test_ratings_stream_in_chunks_with_their_line_numbers(tiny_dataset):
+    files = datasets.locate(tiny_dataset)
+    chunks = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2, 3, 4, 5]), chunk_rows=4))
+    assert [len(chunk) for chunk in chunks] == [4, 2]
+    assert chunks[1]["line"].tolist() == [6, 7]
+    assert chunks[1][["user_id", "movie_id", "rating"]].values.tolist() == [[2, 4, 0.5], [3, 3, 2.5]]
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 64])
+def test_dat_stream_translates_separators_whatever_the_read_size(tmp_path, block):
+    path = tmp_path / "ratings.dat"
+    text = "".join(f"{u}::{m}::{(u + m) % 5 + 1}::97830{u}{m}\n" for u in range(1, 6) for m in range(1, 4))
+    path.write_text(text)
+    stream = datasets._DatLines(path, block=block)
+    assert stream.read() == text.replace("::", "\x1f").encode()
+    stream.close()
+
+
+def test_dat_ratings_stream_with_tiny_blocks_and_chunks(tmp_path):
+    directory = write_dataset(tmp_path / "ml-1m", movies_dat="1::A (1990)::Drama\n2::B (1991)::Comedy\n",
+                              ratings_dat="1::1::5::10\n1::2::3::11\n2::1::4::12\n")
+    files = datasets.locate(directory)
+    frames = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2]), chunk_rows=2))
+    assert pd.concat(frames)[["user_id", "movie_id", "rating", "line"]].values.tolist() == [
+        [1, 1, 5.0, 1], [1, 2, 3.0, 2], [2, 1, 4.0, 3]]
+
+
+def test_a_blank_line_inside_ratings_is_a_missing_value(tiny_dataset):
+    path = tiny_dataset / "ratings.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3] + ["\n"] + lines[3:]))
+    with pytest.raises(datasets.DatasetError, match="ratings.csv, line 4: missing userId"):
+        list(datasets.iter_ratings_checked(datasets.locate(tiny_dataset)))
+
+
+def test_csv_movies_with_an_unquoted_comma_are_refused(tiny_dataset):
+    (tiny_dataset / "movies.csv").write_text("movieId,title,genres\n1,Toy Story, The (1995),Comedy\n")
+    with pytest.raises(datasets.DatasetError, match=r"movies.csv, line 2: expected 3 fields, found 4"):
+        datasets.read_movies_checked(datasets.locate(tiny_dataset))

@@ -1,0 +1,114 @@
+"""The harness: exact metrics for a scorer with fixed scores, candidates, shuffling, registry."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.data.vocabulary import Vocabulary
+from recsys.evaluation import harness as evaluation
+from recsys.evaluation import metrics
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+
+
+class FixedScorer:
+    """Scores movie m as -m (so lower ids rank first) and predicts 4 stars everywhere."""
+
+    predicts_ratings = True
+
+    def __init__(self, ids, nan=False):
+        self.items = Vocabulary(ids)
+        self.nan = nan
+
+    def fit(self, train):
+        return self
+
+    def score(self, *, user_id, history):
+        scores = -self.items.ids.astype(np.float32)
+        if self.nan:
+            scores[0] = np.nan
+        return scores
+
+    def predict_ratings(self, *, user_id, history, movie_ids):
+        return np.full(len(movie_ids), 4.0, dtype=np.float32)
+
+
+def test_evaluate_scorer_masks_history_and_matches_hand_metrics():
+    catalog = np.arange(1, 21)
+    # user 7 rated 1 and 2 (history); test: 3 (5 stars), 12 (4 stars), 5 (2 stars), 99 (unknown movie)
+    case = evaluation._Case({7: {1: 4.0, 2: 3.0}}, frame([(7, 3, 5.0, 9), (7, 12, 4.0, 9), (7, 5, 2.0, 9),
+                                                          (7, 99, 4.0, 9)]), warm=True)
+    result = evaluation.evaluate_scorer(FixedScorer(catalog), case, catalog=catalog, genres=None, k=10)
+    strict = result[evaluation.STRICT]
+    # ranked list: 3, 4, ..., 12 -> hits at positions 1 (movie 3) and 10 (movie 12); 99 is no candidate
+    assert strict["precision@10"] == pytest.approx(0.2)
+    assert strict["recall@10"] == pytest.approx(1.0)
+    assert strict["ndcg@10"] == pytest.approx((1 + 1 / np.log2(11)) / (1 + 1 / np.log2(3)))
+    assert strict["mrr@10"] == 1.0 and strict["hit_rate@10"] == 1.0
+    assert strict["coverage@10"] == pytest.approx(10 / 20)
+    # ratings of known movies only: 5, 4, 2 against 4 everywhere
+    assert strict["rmse"] == pytest.approx(np.sqrt((1 + 0 + 4) / 3))
+    assert strict["users"] == 1
+    assert evaluation.SHUFFLED not in result
+
+
+def test_shuffled_list_draws_ten_of_the_top_thirty_with_a_seed():
+    catalog = np.arange(1, 101)
+    case = evaluation._Case({1: {}}, frame([(1, 50, 5.0, 0)]), warm=True)
+    scorer = FixedScorer(catalog)
+    a = evaluation.evaluate_scorer(scorer, case, catalog=catalog, genres=None, seed=3, shuffled=True)
+    b = evaluation.evaluate_scorer(scorer, case, catalog=catalog, genres=None, seed=3, shuffled=True)
+    assert a == b
+    assert a[evaluation.SHUFFLED]["coverage@10"] == pytest.approx(0.10)
+    ranked = evaluation.rank_candidates(-catalog.astype(float), np.zeros(100, bool), 30)
+    shuffled = np.random.default_rng([3, 1]).permutation(ranked)[:10]
+    assert set(shuffled) <= set(range(30))
+
+
+def test_nan_scores_raise():
+    catalog = np.arange(1, 5)
+    case = evaluation._Case({1: {}}, frame([(1, 2, 5.0, 0)]), warm=True)
+    with pytest.raises(metrics.MissingPredictionError):
+        evaluation.evaluate_scorer(FixedScorer(catalog, nan=True), case, catalog=catalog, genres=None)
+
+
+def test_rank_candidates_breaks_ties_by_catalog_order_and_drops_non_candidates():
+    scores = np.array([1.0, 3.0, 3.0, -np.inf, 2.0])
+    excluded = np.array([False, False, True, False, False])
+    np.testing.assert_array_equal(evaluation.rank_candidates(scores, excluded, 10), [1, 4, 0])
+
+
+def test_genre_matrix_ignores_no_genres_listed():
+    movies = pd.DataFrame({"movie_id": [1, 2], "genres": ["Comedy|Drama", "(no genres listed)"]})
+    np.testing.assert_array_equal(evaluation.genre_matrix(movies, np.array([2, 1, 3])),
+                                  [[False, False], [True, True], [False, False]])
+
+
+def _synthetic(n_users=30, n_movies=40, per_user=15, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(u, int(m), float(rng.integers(1, 6)), t) for u in range(1, n_users + 1)
+            for t, m in enumerate(rng.choice(np.arange(1, n_movies + 1), size=per_user, replace=False))]
+    return frame(rows)
+
+
+def test_run_evaluation_reports_every_model_protocol_and_k():
+    report = evaluation.run_evaluation(_synthetic(), models=["popularity", "damped-mean"], ks=(5, 10), seed=1)
+    keys = [(r["model"], r["protocol"], r["k"]) for r in report.rows]
+    assert keys == [("popularity", "warm", None), ("damped-mean", "warm", None),
+                    ("popularity", "cold", 5), ("popularity", "cold", 10),
+                    ("damped-mean", "cold", 5), ("damped-mean", "cold", 10)]
+    assert report.rows[0]["rmse"] is None and report.rows[1]["rmse"] > 0
+    assert report.protocols["cold"]["n_cold_users"] == 6
+    assert "first k ratings" in report.protocols["cold"]["description"]
+    again = evaluation.run_evaluation(_synthetic(), models=["popularity", "damped-mean"], ks=(5, 10), seed=1)
+    assert [r["ndcg@10"] for r in again.rows] == [r["ndcg@10"] for r in report.rows]
+
+
+def test_unknown_models_are_refused():
+    with pytest.raises(KeyError, match="unknown model"):
+        evaluation.run_evaluation(_synthetic(), models=["nope"])
+
+
+def test_only_the_served_ranker_is_marked_as_the_product():
+    assert [name for name, spec in evaluation.REGISTRY.items() if spec.product] == ["product"]

@@ -1,0 +1,174 @@
+"""recsys.ranking.ranker: the site's ranker. Its score is the scheduled sum of z-scored parts, and its one
+call (recommend) gives exactly what the parts composed by hand give, from one fold-in."""
+import numpy as np
+import pytest
+
+from recsys.baselines import EASEScorer
+from recsys.content.index import ContentIndex
+from recsys.data.vocabulary import Vocabulary
+from recsys.ncf.scorer import NCFScorer
+from recsys.ncf.testing import random_weights
+from recsys.primitives import top_k, zscore
+from recsys.protocol import Scorer
+from recsys.ranking.ranker import (
+    COLLABORATIVE,
+    CONTENT,
+    PARTS,
+    POPULARITY,
+    PRODUCT_WEIGHTS,
+    Ranker,
+    WeightSchedule,
+    rating_counts,
+)
+from tests.recsys.conftest import N_MOVIES, tiny_config
+
+
+def _ncf_with_random_weights(seed=0):
+    config = tiny_config()
+    net_weights = random_weights(30, N_MOVIES, config, np.random.default_rng(seed), scale=0.5)
+    return NCFScorer.from_parts(config, Vocabulary(range(1, 31)), Vocabulary(range(1, N_MOVIES + 1)), net_weights)
+
+
+def _content_index():
+    # Movie m's text embedding: a one-hot of (m mod 4), so movies 1, 5, 9 ... read alike.
+    ids = np.arange(1, N_MOVIES + 1)
+    embeddings = np.eye(4, dtype=np.float32)[ids % 4]
+    return ContentIndex(ids, embeddings)
+
+
+@pytest.fixture
+def ranker(structured_frame):
+    ncf = _ncf_with_random_weights()
+    ease = EASEScorer(l2=10.0, max_items=25).fit(structured_frame)
+    return Ranker.from_parts(ncf, ease=ease, content=_content_index(),
+                             rating_counts=rating_counts(structured_frame, ncf.items))
+
+
+def test_weight_schedule_interpolates_between_new_and_regular():
+    w = WeightSchedule(new=(0.7, 0.2, 0.1), regular=(0.3, 0.6, 0.1), new_until=10, regular_from=30)
+    np.testing.assert_allclose(w.for_count(0), [0.7, 0.2, 0.1])
+    np.testing.assert_allclose(w.for_count(10), [0.7, 0.2, 0.1])
+    np.testing.assert_allclose(w.for_count(20), [0.5, 0.4, 0.1])
+    np.testing.assert_allclose(w.for_count(500), [0.3, 0.6, 0.1])
+    np.testing.assert_allclose(WeightSchedule((2, 1, 1), (1, 1, 1), 1, 2).for_count(0), [0.5, 0.25, 0.25])
+
+
+def test_primitives_top_k_and_zscore():
+    scores = np.array([0.5, -np.inf, 2.0, 0.5, np.nan, 3.0])
+    assert top_k(scores, 3).tolist() == [5, 2, 0]
+    assert top_k(scores, 10).tolist() == [5, 2, 0, 3]  # ties by position; -inf and NaN never picked
+    assert top_k(scores, 0).tolist() == [] and top_k(np.full(3, -np.inf), 2).tolist() == []
+    np.testing.assert_allclose(zscore(np.array([1.0, 3.0])), [-1.0, 1.0])
+    np.testing.assert_array_equal(zscore(np.array([2.0, 2.0])), [0.0, 0.0])
+
+
+def test_score_is_the_scheduled_sum_of_its_z_scored_parts(structured_frame):
+    ncf = _ncf_with_random_weights()
+    ease = EASEScorer(l2=10.0, max_items=25).fit(structured_frame)
+    counts = rating_counts(structured_frame, ncf.items)
+    ranker = Ranker.from_parts(ncf, ease=ease, content=None, rating_counts=counts)
+    assert isinstance(ranker, Scorer) and ranker.predicts_ratings
+    history = {1: 5.0, 2: 4.5, 25: 1.0}
+
+    ncf_z = zscore(ncf.score(user_id=None, history=history))
+    ease_z = zscore(ease.score(user_id=None, history=history))
+    ease_cols = ease.items.indices(ncf.items.ids)
+    collaborative = ncf_z + np.where(ease_cols >= 0, ease_z[np.maximum(ease_cols, 0)], 0.0)  # unknown: mean
+    popularity = np.log1p(counts.astype(np.float64))
+    w = PRODUCT_WEIGHTS.for_count(3)
+    expected = w[1] * zscore(collaborative) + w[2] * zscore(popularity)
+    np.testing.assert_allclose(ranker.score(user_id=None, history=history), expected, atol=1e-5)
+    # Stars come from the NCF's rating head alone.
+    np.testing.assert_array_equal(ranker.predict_ratings(user_id=None, history=history, movie_ids=[3, 4]),
+                                  ncf.predict_ratings(user_id=None, history=history, movie_ids=[3, 4]))
+    with pytest.raises(ValueError, match="rating counts for 40 movies"):
+        Ranker.from_parts(ncf, ease=ease, content=None, rating_counts=counts[:-1])
+
+
+def test_without_ease_or_content_it_ranks_by_the_ncf_when_popularity_is_flat():
+    ncf = _ncf_with_random_weights(1)
+    ranker = Ranker.from_parts(ncf, ease=None, content=None, rating_counts=np.ones(N_MOVIES))
+    history = {3: 4.0}
+    assert np.argsort(-ranker.score(user_id=None, history=history), kind="stable").tolist() == \
+        np.argsort(-ncf.score(user_id=None, history=history), kind="stable").tolist()
+
+
+def test_fitting_equals_loading_the_saved_parts(structured_frame):
+    fitted = Ranker(NCFScorer(tiny_config(epochs=2)), ease=EASEScorer(l2=10.0), content=None).fit(structured_frame)
+    assert fitted.ncf.net is not None and fitted.ease.weights is not None
+    assert fitted.items.ids.tolist() == list(range(1, N_MOVIES + 1))
+    # What the site does with a saved model: the same parts, counts from the same ratings.
+    loaded = Ranker.from_parts(fitted.ncf, ease=EASEScorer.from_weights(fitted.ease.items.ids, fitted.ease.weights),
+                               content=None, rating_counts=rating_counts(structured_frame, fitted.ncf.items))
+    history = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}
+    np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
+                                  fitted.score(user_id=None, history=history))
+
+
+@pytest.mark.parametrize("history, user_id", [({1: 5.0, 5: 4.5, 22: 1.0}, None), ({2: 4.0}, None),
+                                              ({1: 5.0, 3: 4.0}, 4), ({}, None)])
+def test_recommend_is_the_parts_composed_by_hand_from_one_fold_in(ranker, monkeypatch, history, user_id):
+    exclude = {7, 8}
+    weights = PRODUCT_WEIGHTS.for_count(len(history)).astype(np.float32)[:, None]
+    parts = ranker.parts(user_id=user_id, history=history)
+    scores = (weights * parts).sum(axis=0).astype(np.float64)
+    banned = ranker.items.indices([*history, *exclude])
+    scores[banned] = -np.inf
+    expected_rows = top_k(scores, 6)
+
+    calls = []
+    real = ranker.ncf.user_vector
+    monkeypatch.setattr(ranker.ncf, "user_vector", lambda **kw: calls.append(kw) or real(**kw))
+    picks = ranker.recommend(history=history, user_id=user_id, exclude=exclude, n=6)
+    assert len(calls) == 1  # one fold-in serves the ranking, the stars and the reasons
+
+    assert [p.movie_id for p in picks] == ranker.items.ids[expected_rows].tolist()
+    assert [p.score for p in picks] == scores[expected_rows].tolist()
+    stars = ranker.ncf.predict_ratings(user_id=user_id, history=history, movie_ids=[p.movie_id for p in picks])
+    np.testing.assert_allclose([p.stars for p in picks], stars, rtol=1e-6)
+    drivers = np.argmax(weights * parts[:, expected_rows], axis=0)
+    assert [p.driver for p in picks] == [PARTS[d] for d in drivers]
+    # Shuffled: n of the top pool, in the seed's order; the same seed, the same list.
+    shuffled = ranker.recommend(history=history, user_id=user_id, exclude=exclude, n=6, shuffle=True, pool_size=12,
+                                seed=3)
+    pool = top_k(scores, 12)
+    assert [p.movie_id for p in shuffled] == ranker.items.ids[np.random.default_rng(3).permutation(pool)[:6]].tolist()
+    assert shuffled == ranker.recommend(history=history, user_id=user_id, exclude=exclude, n=6, shuffle=True,
+                                        pool_size=12, seed=3)
+
+
+def test_recommend_ranks_only_known_candidates_and_never_rated_or_excluded_ones(ranker):
+    picks = ranker.recommend(history={1: 5.0, 2: 4.0}, exclude={3}, candidates=[1, 3, 4, 5, 999, 5], n=10)
+    assert sorted(p.movie_id for p in picks) == [4, 5]
+    full = ranker.recommend(history={1: 5.0, 2: 4.0}, exclude={3}, n=N_MOVIES)
+    assert [p.movie_id for p in full if p.movie_id in (4, 5)] == [p.movie_id for p in picks]
+    assert len(full) == N_MOVIES - 3
+
+
+def test_each_pick_names_the_part_that_drove_it_and_the_liked_movie_behind_it(ranker):
+    history = {1: 5.0, 6: 4.0, 23: 1.0}
+    liked = [1, 6]
+    assert ranker.liked(history) == liked
+    net = ranker.ncf.net
+    vectors = np.concatenate([net.item_gmf, net.item_mlp], axis=1)
+    unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+    for weights, driver in (((1.0, 0.0, 0.0), CONTENT), ((0.0, 1.0, 0.0), COLLABORATIVE),
+                            ((0.0, 0.0, 1.0), POPULARITY)):
+        ranker.weights = WeightSchedule(new=weights, regular=weights, new_until=5, regular_from=30)
+        picks = ranker.recommend(history=history, n=8)
+        assert {p.driver for p in picks} == {driver}
+        for pick in picks:
+            if driver == POPULARITY:
+                assert (pick.similar_to, pick.because_of) == (None, None)
+                continue
+            row = ranker.ncf.items.index(pick.movie_id)
+            nearest = liked[int(np.argmax(unit[ranker.ncf.items.indices(liked)] @ unit[row]))]
+            assert pick.because_of == nearest
+            if driver == CONTENT:
+                # Text: 1 and 5, 9 ... share an embedding, and so do 6 and 2, 10, ...
+                assert pick.similar_to == {1: 1, 2: 6}.get(pick.movie_id % 4, pick.similar_to)
+                assert pick.similar_to in liked
+            else:
+                assert pick.similar_to is None
+    # Nothing liked: no movie to name.
+    assert all(p.because_of is None for p in ranker.recommend(history={23: 1.0}, n=5))

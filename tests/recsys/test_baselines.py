@@ -1,0 +1,123 @@
+"""Baselines on tiny data: closed forms against hand math or a direct NumPy inverse."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import baselines
+from recsys.protocol import Scorer
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+
+
+@pytest.fixture
+def small():
+    # users 1..3 x movies 10, 20, 30
+    return frame([(1, 10, 5.0, 1), (1, 20, 4.0, 2), (2, 10, 4.0, 3), (2, 30, 1.0, 4),
+                  (3, 10, 3.0, 5), (3, 20, 5.0, 6)])
+
+
+ALL = [baselines.PopularityScorer, baselines.DampedMeanScorer, baselines.ItemKNNScorer,
+       baselines.EASEScorer, lambda: baselines.BiasedMFScorer(factors=2, iterations=3)]
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_every_baseline_follows_the_scorer_contract(make, small):
+    scorer = make()
+    with pytest.raises(RuntimeError, match="not fitted"):
+        scorer.score(user_id=None, history={})
+    scorer.fit(small)
+    assert isinstance(scorer, Scorer)
+    scores = scorer.score(user_id=None, history={10: 4.0, 999: 5.0})  # unknown movie ignored
+    assert scores.shape == (3,) and scores.dtype == np.float32 and np.isfinite(scores).all()
+    stars = scorer.predict_ratings(user_id=1, history={10: 5.0}, movie_ids=[20, 999])
+    assert np.isnan(stars[1])  # unknown movie
+    assert np.isnan(stars[0]) != scorer.predicts_ratings
+
+
+def test_popularity_orders_by_number_of_ratings(small):
+    scorer = baselines.PopularityScorer().fit(small)
+    np.testing.assert_array_equal(scorer.items.ids, [10, 20, 30])
+    np.testing.assert_array_equal(scorer.score(user_id=1, history={}), [3.0, 2.0, 1.0])
+
+
+def test_damped_mean_matches_hand_computation(small):
+    scorer = baselines.DampedMeanScorer(damping=1.0).fit(small)
+    mu = 22.0 / 6
+    b10 = (5 + 4 + 3 - 3 * mu) / (3 + 1)
+    b20 = (4 + 5 - 2 * mu) / (2 + 1)
+    np.testing.assert_allclose(scorer.score(user_id=None, history={})[:2], [mu + b10, mu + b20], rtol=1e-6)
+    bu = (5 - mu - b10) / (1 + 1)  # one rating in the history
+    np.testing.assert_allclose(scorer.predict_ratings(user_id=None, history={10: 5.0}, movie_ids=[20]),
+                               [mu + bu + b20], rtol=1e-6)
+
+
+def test_ease_matches_the_closed_form_with_a_direct_inverse(small):
+    l2 = 2.0
+    scorer = baselines.EASEScorer(l2=l2).fit(small)
+    x = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0]], dtype=float)
+    p = np.linalg.inv(x.T @ x + l2 * np.eye(3))
+    expected = np.eye(3) - p / np.diag(p)[None, :]
+    np.testing.assert_allclose(scorer.weights, expected, atol=1e-6)
+    assert np.all(np.diag(scorer.weights) == 0)
+    np.testing.assert_allclose(scorer.score(user_id=None, history={10: 1.0, 30: 2.0}),
+                               expected[0] + expected[2], atol=1e-6)
+
+
+def test_item_knn_prefers_movies_co_rated_with_the_history():
+    ratings = frame([(u, m, 4.0, 0) for u in range(1, 5) for m in (1, 2)] + [(5, 3, 4.0, 0), (5, 4, 4.0, 0)])
+    scorer = baselines.ItemKNNScorer(neighbours=2, shrinkage=0.0).fit(ratings)
+    scores = scorer.score(user_id=None, history={1: 5.0})
+    assert scores[1] == pytest.approx(1.0)  # movies 1 and 2 have the same raters: cosine 1
+    assert scores[2] == scores[3] == 0.0
+
+
+def test_biased_mf_fits_a_low_rank_matrix_and_folds_in_new_people():
+    rng = np.random.default_rng(0)
+    users, items = rng.normal(0, 0.5, (40, 2)), rng.normal(0, 0.5, (25, 2))
+    truth = 3.0 + users @ items.T
+    ratings = frame([(u, i, truth[u, i], 0) for u in range(40) for i in range(25)])
+    mf = baselines.BiasedMFScorer(factors=2, reg=1e-4, bias_reg=1e-4, iterations=25, seed=1).fit(ratings)
+    predicted = np.stack([mf.predict_ratings(user_id=u, history={}, movie_ids=range(25)) for u in range(40)])
+    assert np.sqrt(np.mean((predicted - truth) ** 2)) < 0.02
+    # a new person with user 0's ratings, folded in, predicts user 0's row
+    history = {i: float(truth[0, i]) for i in range(25)}
+    folded = mf.predict_ratings(user_id=None, history=history, movie_ids=range(25))
+    np.testing.assert_allclose(folded, truth[0], atol=0.05)
+
+
+def test_fold_in_solves_the_ridge_problem_exactly(small):
+    mf = baselines.BiasedMFScorer(factors=2, reg=0.3, bias_reg=2.0, iterations=3, seed=0).fit(small)
+    history = {10: 5.0, 30: 2.0}
+    vector, bias = mf.fold_in(history)
+    rows = mf.items.indices(list(history))
+    f = np.hstack([mf.item_factors[rows], np.ones((2, 1))])
+    t = np.array(list(history.values())) - mf.mean - mf.item_bias[rows]
+    a = f.T @ f + np.diag([0.3 * 2, 0.3 * 2, 2.0])
+    expected = np.linalg.solve(a, f.T @ t)
+    np.testing.assert_allclose(np.append(vector, bias), expected, atol=1e-6)
+
+
+
+def test_capped_ease_keeps_the_most_rated_movies_only():
+    # Movie 1: 4 ratings, 2: 3, 3: 2, 4: 2, 5: 1.
+    rows = [(u, m, 4.0, 0) for m, users in {1: [1, 2, 3, 4], 2: [1, 2, 3], 3: [1, 2], 4: [3, 4], 5: [1]}.items()
+            for u in users]
+    ease = baselines.EASEScorer(l2=1.0, max_items=3, min_ratings=2).fit(frame(rows))
+    # Three of the four movies with >= 2 ratings; the tie between 3 and 4 goes to the lower id.
+    assert sorted(ease.items.ids.tolist()) == [1, 2, 3]
+    assert ease.weights.shape == (3, 3)
+    assert baselines.EASEScorer(l2=1.0, min_ratings=2).fit(frame(rows)).items.ids.tolist() == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="no movie has enough ratings"):
+        baselines.EASEScorer(min_ratings=10).fit(frame(rows))
+
+
+def test_ease_from_saved_weights_scores_like_the_fitted_one(structured_frame):
+    fitted = baselines.EASEScorer(l2=10.0).fit(structured_frame)
+    loaded = baselines.EASEScorer.from_weights(fitted.items.ids, fitted.weights)
+    history = {1: 5.0, 7: 4.0, 30: 1.0}
+    np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
+                                  fitted.score(user_id=None, history=history))
+    with pytest.raises(ValueError, match="do not match"):
+        baselines.EASEScorer.from_weights(fitted.items.ids[:-1], fitted.weights)
