@@ -73,3 +73,14 @@ def tiny_dataset(tmp_path) -> Path:
         tmp_path / "tiny",
         movies_csv=TINY_MOVIES, ratings_csv=TINY_RATINGS, tags_csv=TINY_TAGS, links_csv=TINY_LINKS,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_copy():
+    """Each test starts without the previous test's in-process copy of the catalog (its stamp
+    may match a different catalog of the same size)."""
+    from movies.catalog import catalog_reset
+
+    catalog_reset()
+    yield
+    catalog_reset()

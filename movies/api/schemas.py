@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from movies import services
-from movies.models import Movie
+from movies.catalog import catalog_entries
 from movies.parsing import parse_int
 from movies.services import ERROR_RATING_NOT_A_NUMBER, rating_parse
 
@@ -174,7 +174,7 @@ def parse_ratings(value, name: str = "ratings") -> dict[int, float]:
             raise ApiError(f"{where}.movie_id", ERROR_DUPLICATE_MOVIE)
         ratings[movie_id] = stars
     if ratings:
-        known = set(Movie.objects.filter(pk__in=list(ratings)).values_list("id", flat=True))
+        known = catalog_entries()
         for index, movie_id in enumerate(ratings):  # dicts keep the request's order
             if movie_id not in known:
                 raise ApiError(f"{name}[{index}].movie_id", ERROR_UNKNOWN_MOVIE)

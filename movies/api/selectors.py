@@ -1,8 +1,9 @@
 """Reads for the JSON API: a MovieLens user's historical ratings, and movies as API items."""
 from __future__ import annotations
 
+from movies.catalog import catalog_entries
 from movies.integrations.tmdb.client import poster_url_for_path
-from movies.models import Movie, Rating
+from movies.models import Rating
 
 
 def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
@@ -11,20 +12,16 @@ def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
 
 
 def movie_items(*, ids: list[int]) -> dict[int, dict]:
-    """API items (title, year, genres, poster_url) for the movies among ``ids``; two plain
-    queries, no model instances (this is on every API request)."""
-    genres: dict[int, list[str]] = {}
-    for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=ids).order_by(
-            "movie_id", "genre__name").values_list("movie_id", "genre__name"):
-        genres.setdefault(movie_id, []).append(name)
+    """API items (title, year, genres, poster_url) for the movies among ``ids`` that the catalog
+    holds; from the process's copy of the catalog, no query."""
+    catalog = catalog_entries()
     return {
         movie_id: {
             "movie_id": movie_id,
-            "title": title,
-            "year": year,
-            "genres": genres.get(movie_id, []),
-            "poster_url": poster_url_for_path(poster_path) or None,
+            "title": entry.title,
+            "year": entry.year,
+            "genres": list(entry.genres),
+            "poster_url": poster_url_for_path(entry.poster_path) or None,
         }
-        for movie_id, title, year, poster_path in Movie.objects.filter(pk__in=ids).values_list(
-            "id", "title", "year", "poster_path")
+        for movie_id in ids if (entry := catalog.get(movie_id)) is not None
     }

@@ -1,8 +1,8 @@
 """The one place that turns the ranker's picks into the sentences people read.
 
 The ranker (:meth:`recsys.ranking.ranker.Ranker.recommend`) says which part drove each pick and which
-liked movie explains it; this module only looks up titles and genres, in two queries whatever
-the number of picks:
+liked movie explains it; this module only looks up titles and genres, in the process's copy of
+the catalog (movies/catalog.py: no query):
 
 * content: "similar to Heat, which you loved" (the liked movie most like it by text);
 * collaborative: "because you rated Heat 5 stars" (the liked movie nearest in the NCF's space);
@@ -13,35 +13,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from movies.catalog import catalog_entries
+
 REASON_POPULAR = "popular with everyone"
 
 
 def reason_lines(picks: Sequence, *, history: Mapping[int, float], liked: Sequence[int]) -> list[str]:
     """One line per pick (:class:`recsys.ranking.ranker.Pick`); ``liked``: the liked movies the model knows."""
-    from movies.models import Movie
-
     if not picks:
         return []
-    named = {movie for pick in picks for movie in (pick.similar_to, pick.because_of) if movie is not None}
-    titles = dict(Movie.objects.filter(pk__in=named).values_list("id", "title")) if named else {}
-    genres: dict[int, list[str]] = {}
-    picked = [pick.movie_id for pick in picks]
-    for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=[*picked, *history]).order_by(
-            "movie_id", "genre__name").values_list("movie_id", "genre__name"):
-        genres.setdefault(movie_id, []).append(name)
+    catalog = catalog_entries()
+
+    def genres_of(movie_id):
+        entry = catalog.get(int(movie_id))
+        return list(entry.genres) if entry is not None else []
+
+    def title_of(movie_id):
+        entry = catalog.get(movie_id)
+        return entry.title if entry is not None else ""
+
     # The genres of what they liked (4 stars and up); of everything they rated when nothing yet.
     taste: dict[str, int] = {}
     for movie_id in (list(liked) or list(history)):
-        for genre in genres.get(int(movie_id), ()):
+        for genre in genres_of(movie_id):
             taste[genre] = taste.get(genre, 0) + 1
     lines = []
     for pick in picks:
-        if pick.similar_to is not None and titles.get(pick.similar_to):
-            lines.append(f"similar to {titles[pick.similar_to]}, which you loved")
-        elif pick.because_of is not None and titles.get(pick.because_of):
-            lines.append(f"because you rated {titles[pick.because_of]} {history[pick.because_of]:g} stars")
+        if pick.similar_to is not None and title_of(pick.similar_to):
+            lines.append(f"similar to {title_of(pick.similar_to)}, which you loved")
+        elif pick.because_of is not None and title_of(pick.because_of):
+            lines.append(f"because you rated {title_of(pick.because_of)} {history[pick.because_of]:g} stars")
         else:
-            lines.append(_popular_line(genres.get(pick.movie_id, []), taste))
+            lines.append(_popular_line(genres_of(pick.movie_id), taste))
     return lines
 
 

@@ -198,6 +198,8 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(DATA_DIR / "models")))
 CACHE_DIR = Path(env_str("CACHE_DIR", str(DATA_DIR / "cache")))
 # Train a model in the background when the web process starts and none matches.
 RECOMMENDER_TRAIN_ON_STARTUP = env_bool("RECOMMENDER_TRAIN_ON_STARTUP", True)
+# How often a process checks whether the catalog changed (movies/catalog.py), in seconds.
+CATALOG_RECHECK_SECONDS = env_float("CATALOG_RECHECK_SECONDS", 5.0)
 # A starting web server builds the content index (in a child process) when it is missing or stale.
 RECOMMENDER_BUILD_CONTENT_ON_STARTUP = env_bool("RECOMMENDER_BUILD_CONTENT_ON_STARTUP", True)
 RECOMMENDER_SEED = env_int("RECOMMENDER_SEED", 42)

@@ -9,6 +9,7 @@ SECRET_KEY = "test-only-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RECOMMENDER_TRAIN_ON_STARTUP = False
+CATALOG_RECHECK_SECONDS = 0.0
 RECOMMENDER_BUILD_CONTENT_ON_STARTUP = False
 RECOMMENDER_RETRAIN_AFTER_RATINGS = 0
 _TMP = Path(tempfile.mkdtemp(prefix="recommender-test-"))
