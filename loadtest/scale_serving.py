@@ -3,11 +3,12 @@
     python -m loadtest.scale_serving --store /srv/models               # the saved model
     python -m loadtest.scale_serving --random-items 62423 --random-users 162541   # shapes only
 
-For each of ``--visitors`` new people with ``--ratings`` random ratings it does what
-``movies.engine.recommender.recommend`` does on the model path: fold the ratings in (no retraining),
-score every movie in the catalogue, drop the rated ones, take the best ``--pool``, shuffle,
-keep ``--n``, and predict their stars. Prints the model load time and p50/p99/max latency of
-one recommendation list. Wrap it in ``/usr/bin/time -v`` for the process's peak memory.
+For each of ``--visitors`` new people with ``--ratings`` random ratings it makes the site's one
+call, :meth:`recsys.ranking.ranker.Ranker.recommend` (fold-in, every part scored, rated movies
+dropped, the best ``--pool`` shuffled, ``--n`` kept with their stars and deciding parts), over
+the saved model's NCF, EASE and rating counts (no content index: that part is measured in
+docs/content.md). Prints the model load time and p50/p99/max latency of one recommendation
+list. Wrap it in ``/usr/bin/time -v`` for the process's peak memory.
 """
 from __future__ import annotations
 
@@ -19,32 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-from recsys.data.vocabulary import Vocabulary  # noqa: E402
-from recsys.ncf import artifacts  # noqa: E402
-from recsys.ncf.config import NCFConfig  # noqa: E402
-from recsys.ncf.scorer import NCFScorer  # noqa: E402
-from recsys.ncf.testing import random_weights  # noqa: E402
-
-
-def top_pool(scores: np.ndarray, pool_size: int) -> np.ndarray:
-    """Positions of the best ``pool_size`` finite scores, best first (as the site does)."""
-    finite = np.flatnonzero(np.isfinite(scores))
-    if finite.size > pool_size:
-        finite = finite[np.argpartition(-scores[finite], pool_size - 1)[:pool_size]]
-    return finite[np.lexsort((finite, -scores[finite]))]
+from recsys.baselines import EASEScorer
+from recsys.data.vocabulary import Vocabulary
+from recsys.ncf import artifacts
+from recsys.ncf.config import NCFConfig
+from recsys.ncf.scorer import NCFScorer
+from recsys.ncf.testing import random_weights
+from recsys.ranking.ranker import Ranker
 
 
-def one_list(scorer: NCFScorer, history: dict[int, float], *, n: int, pool: int, seed: int) -> list[int]:
-    net = scorer.net
-    vector = scorer.user_vector(user_id=None, history=history)
-    scores = net.rank_scores(vector).astype(np.float64)
-    rated = scorer.items.indices(np.fromiter(history.keys(), dtype=np.int64))
-    scores[rated[rated >= 0]] = -np.inf
-    picked = np.random.default_rng(seed).permutation(top_pool(scores, pool))[:n]
-    net.stars_from_logit(net.logits(vector, picked)[:, 1])
-    return scorer.items.raw(picked).tolist()
+def ranker_from_artifact(artifact) -> Ranker:
+    """The site's ranker over a saved model (as movies/engine/recommender.py builds it)."""
+    scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+    extras = artifact.extras
+    ease = (EASEScorer.from_weights(np.asarray(extras["ease_movie_ids"]), extras["ease_weights"])
+            if "ease_weights" in extras else None)
+    counts = extras.get("rating_counts", np.zeros(len(artifact.items)))
+    return Ranker.from_parts(scorer, ease=ease, content=None, rating_counts=counts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         artifact = artifacts.load_current(args.store)
         if artifact is None:
             parser.error(f"{args.store} has no current model")
-        scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+        ranker = ranker_from_artifact(artifact)
         source = artifact.path.name
     else:
         config = NCFConfig()
@@ -74,23 +66,26 @@ def main(argv: list[str] | None = None) -> int:
         weights = random_weights(args.random_users, args.random_items, config, rng)
         scorer = NCFScorer.from_parts(config, Vocabulary(np.arange(1, args.random_users + 1)),
                                       Vocabulary(np.arange(1, args.random_items + 1)), weights)
-        source = "random weights"
+        ranker = Ranker.from_parts(scorer, ease=None, content=None,
+                                   rating_counts=rng.integers(0, 1000, size=args.random_items))
+        source = "random weights, no EASE"
     load_s = time.perf_counter() - t0
 
     rng = np.random.default_rng(args.seed)
-    movie_ids = scorer.items.ids
+    movie_ids = ranker.items.ids
     stars = np.arange(1, 11) / 2
     latencies = []
     for k in range(args.visitors):
         chosen = rng.choice(movie_ids, size=args.ratings, replace=False)
         history = {int(m): float(s) for m, s in zip(chosen, rng.choice(stars, size=args.ratings))}
         start = time.perf_counter()
-        picked = one_list(scorer, history, n=args.n, pool=args.pool, seed=k)
+        picks = ranker.recommend(history=history, n=args.n, shuffle=True, pool_size=args.pool, seed=k)
         latencies.append(time.perf_counter() - start)
-        assert len(picked) == args.n and not set(picked) & set(history)
+        assert len(picks) == args.n and not {p.movie_id for p in picks} & set(history)
     ms = np.array(latencies) * 1000
     report = {
-        "model": source, "foldin": scorer.config.foldin, "movies": len(scorer.items), "users": len(scorer.users),
+        "model": source, "foldin": ranker.ncf.config.foldin, "movies": len(ranker.items),
+        "users": len(ranker.ncf.users), "ease": ranker.ease is not None,
         "load_s": round(load_s, 2), "visitors": args.visitors, "ratings_each": args.ratings,
         "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(ms.max()), 2),
