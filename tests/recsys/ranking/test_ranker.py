@@ -1,5 +1,8 @@
 """recsys.ranking.ranker: the site's ranker. Its score is the scheduled sum of z-scored parts, and its one
 call (recommend) gives exactly what the parts composed by hand give, from one fold-in."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,3 +175,25 @@ def test_each_pick_names_the_part_that_drove_it_and_the_liked_movie_behind_it(ra
                 assert pick.similar_to is None
     # Nothing liked: no movie to name.
     assert all(p.because_of is None for p in ranker.recommend(history={23: 1.0}, n=5))
+
+
+GOLDEN = Path(__file__).with_name("golden_picks.json")
+
+
+def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_frame):
+    """golden_picks.json was written by the pre-restructure code (HybridScorer + the door's own
+    sum, top-k and second fold-in, fe22d7c) on this very model: 54 requests (new and known
+    people, strict and shuffled, exclusions, candidates). One pass gives the same movies, scores,
+    stars, deciding parts and named movies, to the last bit."""
+    ncf = _ncf_with_random_weights()
+    ranker = Ranker.from_parts(ncf, ease=EASEScorer(l2=10.0, max_items=25).fit(structured_frame),
+                               content=_content_index(), rating_counts=rating_counts(structured_frame, ncf.items))
+    cases = json.loads(GOLDEN.read_text())["cases"]
+    assert len(cases) == 54
+    for case in cases:
+        history = {int(movie): stars for movie, stars in case["history"].items()}
+        picks = ranker.recommend(history=history, user_id=case["user_id"], exclude=case.get("exclude", ()),
+                                 candidates=case.get("candidates"), n=8, shuffle=case["shuffle"], pool_size=12,
+                                 seed=case["seed"])
+        got = [[p.movie_id, p.score, p.stars, p.driver, p.similar_to, p.because_of] for p in picks]
+        assert got == case["picks"], case
