@@ -80,6 +80,28 @@ def _get(url: str) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
+def _start_gunicorn(env: dict, stdout) -> tuple[subprocess.Popen, int, str]:
+    """gunicorn with the project's config on a free loopback port: (process, port, base URL)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
+        cwd=REPO_ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT, text=True,
+    )
+    return server, port, f"http://127.0.0.1:{port}"
+
+
+def _wait_until_listening(server: subprocess.Popen, base: str, timeout: float = 60) -> tuple[int, dict, bytes]:
+    """The first answer of /healthz, once gunicorn listens."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _get(base + "/healthz")
+        except OSError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else "gunicorn exited"
+            assert time.monotonic() < deadline, f"gunicorn did not answer within {timeout:.0f} s"
+            time.sleep(0.3)
+
+
 def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_sqlite_env, tmp_path):
     """Two real workers on 127.0.0.1: /healthz 200, a static file from whitenoise, the 404 page."""
     env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2"}
@@ -87,22 +109,9 @@ def test_gunicorn_serves_health_pages_and_static_files_under_prod_settings(prod_
                     ["manage.py", "collectstatic", "--noinput", "-v", "0"]):
         result = run_python(command, env)
         assert result.returncode == 0, result.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, _port, base = _start_gunicorn(env, subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _, body = _get(base + "/healthz")
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-                time.sleep(0.3)
+        status, _, body = _wait_until_listening(server, base)
         assert status == 200
         assert json.loads(body)["database"] == "ok"
 
@@ -134,23 +143,10 @@ def test_three_slow_clients_do_not_stall_the_site(prod_sqlite_env, tmp_path):
     env.pop("GUNICORN_THREADS", None)
     result = run_python(["manage.py", "migrate", "--noinput", "-v", "0"], env)
     assert result.returncode == 0, result.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, port, base = _start_gunicorn(env, subprocess.PIPE)
     slow = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert _get(base + "/healthz")[0] == 200
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-                time.sleep(0.3)
+        assert _wait_until_listening(server, base)[0] == 200
         for _ in range(3):
             sock = socket.create_connection(("127.0.0.1", port))
             sock.sendall(SLOW_REQUEST)
@@ -186,13 +182,8 @@ def test_workers_share_one_trained_model_and_swap_in_a_new_one_without_downtime(
     env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2",
            "MOVIELENS_DIR": str(tiny_dataset), "MODEL_DIR": str(store), "RECOMMENDER_TRAIN_ON_STARTUP": "true",
            "RECOMMENDER_EPOCHS": "2", "RECOMMENDER_RELOAD_SECONDS": "0.5"}
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
-        )
+        server, _port, base = _start_gunicorn(env, log_file)
     log = lambda: log_path.read_text()  # noqa: E731
     statuses = []
 
@@ -238,14 +229,9 @@ def test_a_production_start_builds_the_content_index_and_serves_the_ranker_with_
                     ["manage.py", "import_movielens", str(tiny_dataset), "-v", "0"]):
         result = run_python(command, env)
         assert result.returncode == 0, result.stderr
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
-        )
+        server, _port, base = _start_gunicorn(env, log_file)
     health = {}
 
     def content_ready():
