@@ -3,6 +3,7 @@
     python -m bench.training_bench                                # 2.5M ratings, train_ncf --epochs 1
     python -m bench.training_bench --repeat 3 --before fe22d7c
     python -m bench.training_bench --data /tmp/synthetic-ml-25m --repeat 1 --what train
+    python -m bench.training_bench --data ../shared/data/ml-latest-small --what train --epochs 20 --repeat 1
 
 Two trees are compared: this checkout ("after") and ``--before`` (a git revision, exported with
 ``git archive`` into a temporary directory). Runs alternate (before, after, before, after...) so
@@ -13,6 +14,10 @@ process; wall time covers the whole child, peak RSS is the child's own ru_maxrss
 one epoch, EASE, save); ``--what train`` runs only ``ncf.training.train`` on the loaded ratings.
 The epoch's seconds come from the epoch line (training pass and validation); examples/s is the
 epoch's example count (rated rows plus sampled negatives) over those seconds.
+
+With ``--what train`` the best epoch's validation loss and RMSE are printed too (the validation
+rows and their negatives are drawn the same way in both trees, so they compare like for like):
+run it with ``--epochs 20`` on ml-latest-small for the quality check.
 
 The synthetic set (default 25,000 users x 10,000 movies x 2.5M ratings) comes from
 ../shared/tools/make_synthetic_movielens.py and is generated once, outside the repository.
@@ -47,8 +52,12 @@ from ncf import datasets
 from ncf.config import NCFConfig
 from ncf.training import train
 frame = datasets.load_ratings(sys.argv[1])
-result = train(frame, NCFConfig(epochs=1, seed=int(sys.argv[2])))
-print("RESULT " + json.dumps({"epoch_seconds": result.history[0].seconds, "train_seconds": result.seconds}))
+result = train(frame, NCFConfig(epochs=int(sys.argv[3]), seed=int(sys.argv[2])))
+best = result.history[result.best_epoch - 1]
+print("RESULT " + json.dumps({"epoch_seconds": result.history[0].seconds, "train_seconds": result.seconds,
+                              "best_epoch": result.best_epoch, "epochs": len(result.history),
+                              "val_loss": best.val_loss, "val_rmse": best.val_rmse,
+                              "history": [(r.val_loss, r.val_rmse) for r in result.history]}))
 """
 
 
@@ -72,18 +81,20 @@ def export_revision(revision: str) -> Path:
     return target
 
 
-def run_once(tree: Path, what: str, data: Path, seed: int) -> dict:
+def run_once(tree: Path, what: str, data: Path, seed: int, epochs: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONUNBUFFERED": "1",
            "DJANGO_SETTINGS_MODULE": "recommender_site.settings.dev"}
     if what == "train":
-        wall, rss, output = run_child([sys.executable, "-c", TRAIN_CHILD, str(data), str(seed)], tree, env)
+        wall, rss, output = run_child([sys.executable, "-c", TRAIN_CHILD, str(data), str(seed), str(epochs)],
+                                      tree, env)
         figures = json.loads(output.rsplit("RESULT ", 1)[1].splitlines()[0])
-        epoch = figures["epoch_seconds"]
+        return {"wall": wall, "rss_mib": rss / 1024, "epoch": figures["epoch_seconds"], "output": output,
+                **figures}
     else:
         models = Path(tempfile.mkdtemp(prefix="training-bench-models-"))
         try:
             wall, rss, output = run_child(
-                [sys.executable, "manage.py", "train_ncf", "--epochs", "1", "--seed", str(seed),
+                [sys.executable, "manage.py", "train_ncf", "--epochs", str(epochs), "--seed", str(seed),
                  "--data", str(data), "--output", str(models)], tree, env)
         finally:
             shutil.rmtree(models, ignore_errors=True)
@@ -102,6 +113,7 @@ def main() -> None:
     parser.add_argument("--what", choices=("train_ncf", "train"), default="train_ncf")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tree, alternating")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=int, default=1, help="most epochs (early stopping may stop sooner)")
     parser.add_argument("--skip-before", action="store_true", help="time this checkout only")
     args = parser.parse_args()
     if args.data.resolve().is_relative_to(REPO):
@@ -129,10 +141,14 @@ def main() -> None:
     try:
         for k in range(args.repeat):
             for name, tree in trees.items():
-                run = run_once(tree, args.what, args.data, args.seed)
+                run = run_once(tree, args.what, args.data, args.seed, args.epochs)
                 runs[name].append(run)
                 print(f"  run {k + 1} {name}: wall {run['wall']:.1f} s, epoch {run['epoch']:.1f} s, "
                       f"peak RSS {run['rss_mib']:,.0f} MiB", flush=True)
+                if "val_loss" in run:
+                    print(f"    {run['epochs']} epochs, best {run['best_epoch']}: val_loss {run['val_loss']:.4f}, "
+                          f"val_rmse {run['val_rmse']:.4f}; per epoch "
+                          + ", ".join(f"{loss:.4f}/{rmse:.4f}" for loss, rmse in run["history"]), flush=True)
     finally:
         if before is not None:
             shutil.rmtree(before, ignore_errors=True)

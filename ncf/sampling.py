@@ -59,7 +59,7 @@ def seed_labels(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sample_unrated(
     users: np.ndarray, n_items: int, rated_keys: np.ndarray, rng: np.random.Generator,
-    item_probs: np.ndarray | None = None, rounds: int = 5,
+    item_probs: np.ndarray | None = None, rounds: int = 20,
 ) -> np.ndarray:
     """One movie per entry of ``users`` that this user has not rated.
 
@@ -69,9 +69,10 @@ def sample_unrated(
         rated_keys: sorted int64 ``user * n_items + item`` of every rated pair.
         rng: the random generator (explicit, for reproducibility).
         item_probs: sampling distribution over movies; None for uniform.
-        rounds: vectorised redraws for samples that hit a rated movie; the few left after
-            that are drawn one by one from the user's unrated movies (kept only when the
-            user rated the whole catalog).
+        rounds: vectorised redraws for samples that hit a rated movie (each round checks only
+            the samples just redrawn, so rounds are cheap); the few left after that (people who
+            rated most of the catalog) are drawn per person from their unrated movies (kept
+            only when the person rated the whole catalog).
     Returns:
         int32 item rows.
     """
@@ -96,11 +97,15 @@ def sample_unrated(
             break
         items[todo] = draw(todo.size)
     else:
-        for k in todo[rated(todo)]:
-            lo, hi = np.searchsorted(rated_keys, [users[k] * n_items, (users[k] + 1) * n_items])
-            free = np.setdiff1d(np.arange(n_items), rated_keys[lo:hi] - users[k] * n_items)
+        todo = todo[rated(todo)]
+        # One set difference per person, not per sample (todo is in ascending order).
+        for user in np.unique(users[todo]):
+            rows = todo[users[todo] == user]
+            lo, hi = np.searchsorted(rated_keys, [user * n_items, (user + 1) * n_items])
+            free = np.setdiff1d(np.arange(n_items), rated_keys[lo:hi] - user * n_items, assume_unique=True)
             if free.size:
-                items[k] = rng.choice(free)
+                p = None if item_probs is None else item_probs[free] / item_probs[free].sum()
+                items[rows] = rng.choice(free, size=rows.size, p=p)
     return items.astype(np.int32)
 
 
@@ -218,8 +223,8 @@ def epoch_blocks(chunks, block_rows: int):
     """Re-cut a stream of Examples into ``(users, items, targets)`` blocks of exactly
     ``block_rows`` rows (the last one shorter), carrying the remainder of a chunk over.
 
-    Used with ``block_rows`` a multiple of the batch size, so that batching each block gives the
-    same batches as batching the whole epoch.
+    Training uses ``block_rows`` = the batch size: every block is one batch, the same batches
+    as cutting the whole epoch.
     """
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     held = 0

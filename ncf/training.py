@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 #: How often (seconds) an epoch in progress logs its examples/s and ETA.
 REPORT_SECONDS = 10.0
-#: Batches per block handed from the NumPy sampler to tf.data (a block is cut into whole batches).
-BATCHES_PER_BLOCK = 32
+#: Training steps Keras runs per call into TensorFlow (``compile(steps_per_execution=...)``): the
+#: same updates in the same order, with the per-step Python overhead paid once per this many steps.
+STEPS_PER_EXECUTION = 32
 
 
 @dataclass
@@ -76,18 +77,17 @@ class Throughput:
                      f"{rate:,.0f}", eta)
 
 
-def epoch_dataset(blocks: Callable, batch_size: int, rows: int):
-    """A ``tf.data`` pipeline of ``((users, items), targets)`` batches from ``blocks()``, an
-    iterator of NumPy ``(users, items, targets)`` blocks whose sizes are multiples of
-    ``batch_size`` (the last excepted) and ``rows`` rows in all, prefetched so sampling
-    overlaps training."""
+def epoch_dataset(batches: Callable, rows: int, batch_size: int):
+    """A ``tf.data`` pipeline of ``((users, items), targets)`` batches from ``batches()``, an
+    iterator of NumPy ``(users, items, targets)`` batches, ``rows`` rows in all, prefetched so
+    sampling overlaps training. (Whole batches come from NumPy: cutting blocks into batches
+    inside tf.data goes row by row and costs more than the sampling.)"""
     import tensorflow as tf
 
     signature = (tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32),
                  tf.TensorSpec((None, 4), tf.float32))
-    dataset = tf.data.Dataset.from_generator(blocks, output_signature=signature)
-    dataset = dataset.flat_map(
-        lambda u, i, t: tf.data.Dataset.from_tensor_slices(((u, i), t)).batch(batch_size))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    dataset = dataset.map(lambda u, i, t: ((u, i), t))
     # The batch count is known: Keras then knows the epoch's length (no "ran out of data").
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(rows / batch_size)))
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -175,15 +175,16 @@ def train(
     fit_u, fit_i, fit_r = u[fit_rows], i[fit_rows], r[fit_rows]
     n_examples = epoch_size(fit_r, mode=config.mode, negatives_per_positive=config.negatives_per_positive)
 
-    def blocks(epoch_rng):
+    def batches(epoch_rng):
         chunks = epoch_chunks(fit_u, fit_i, fit_r, n_items=n_items, mode=config.mode,
                               negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
                               rated_keys=keys, item_probs=probs)
-        return epoch_blocks(chunks, config.batch_size * BATCHES_PER_BLOCK)
+        return epoch_blocks(chunks, config.batch_size)
+
     with distribution.scope():
         model = build_model(len(users), n_items, config)
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                      loss=ncf_loss_factory(config.rating_loss_weight))
+                      loss=ncf_loss_factory(config.rating_loss_weight), steps_per_execution=STEPS_PER_EXECUTION)
     trainer = None
     if strategy != STRATEGY_DEFAULT:
         trainer = DistributedTrainer(model, distribution, config.rating_loss_weight)
@@ -201,8 +202,7 @@ def train(
         # A generator seeded per epoch, made afresh whenever tf.data (re)starts the stream: the
         # epoch's rows cannot depend on how often or how far the pipeline reads.
         epoch_seed = int(rng.integers(2**63))
-        dataset = epoch_dataset(lambda: blocks(np.random.default_rng(epoch_seed)), config.batch_size,
-                                n_examples)
+        dataset = epoch_dataset(lambda: batches(np.random.default_rng(epoch_seed)), n_examples, config.batch_size)
         meter = Throughput(epoch, n_examples)
         if trainer is None:
             hist = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
@@ -246,12 +246,13 @@ def train(
 
 
 def _Count(meter: Throughput, batch_size: int, total: int):
-    """A Keras callback feeding ``meter`` the rows of every finished batch."""
+    """A Keras callback feeding ``meter`` the rows of the batches done (``batch`` is the index of
+    the last step of the execution that just finished)."""
     import keras
 
     class Count(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            meter.add(min(batch_size, total - meter.done))
+            meter.add(min((batch + 1) * batch_size, total) - meter.done)
 
     return Count()
 
