@@ -102,3 +102,13 @@ def test_blocks_are_whole_batches_cut_across_chunks():
     for got, name in zip(zip(*blocks), ("users", "items")):
         assert np.array_equal(np.concatenate(got), np.concatenate([getattr(chunk, name) for chunk in chunks]))
     assert np.array_equal(np.concatenate([t for _, _, t in blocks]), np.concatenate([c.targets() for c in chunks]))
+
+
+def test_a_person_who_rated_almost_everything_gets_the_few_unrated_movies():
+    """Redraws rarely find the one unrated movie in 100: the rest are drawn from the person's unrated ones."""
+    users = np.concatenate([np.zeros(99, np.int64), np.ones(100, np.int64)])
+    items = np.concatenate([np.arange(1, 100), np.arange(100)])  # user 0 lacks movie 0; user 1 rated all
+    keys = rated_pair_keys(users, items, n_items=100)
+    got = sample_unrated(np.repeat([0, 1], 300), 100, keys, np.random.default_rng(4))
+    assert set(got[:300].tolist()) == {0}
+    assert len(got) == 600  # user 1 keeps draws: there is nothing unrated to give
