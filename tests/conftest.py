@@ -59,6 +59,35 @@ TINY_LINKS = """movieId,imdbId,tmdbId
 """
 
 
+U100K_GENRE = "".join(f"{name}|{k}\n" for k, name in enumerate((
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+))) + "\n"
+
+
+def u_item_line(movie_id: int, title: str, flags: set[int], date: str = "01-Jan-1995") -> str:
+    """One ml-100k u.item line: id | title | release date | video date | IMDb URL | 19 genre flags."""
+    genre_flags = "|".join("1" if k in flags else "0" for k in range(19))
+    return f"{movie_id}|{title}|{date}||http://us.imdb.com/M/title-exact?{movie_id}|{genre_flags}\n"
+
+
+# Toy Story: Animation, Children's, Comedy; a latin-1 title; ml-100k's own movie 267, "unknown".
+U100K_ITEMS = (u_item_line(1, "Toy Story (1995)", {3, 4, 5}) + u_item_line(2, "Misérables, Les (1995)", {8, 17})
+               + u_item_line(267, "unknown", {0}, date=""))
+U100K_DATA = "196\t1\t3\t881250949\n186\t1\t5\t891717742\n196\t2\t1\t878887116\n22\t267\t4\t880606923\n"
+
+
+def write_ml100k(directory: Path, *, items: str = U100K_ITEMS, data: str = U100K_DATA,
+                 genre: str | None = U100K_GENRE) -> Path:
+    """An ml-100k release: u.item and u.genre in ISO-8859-1 as GroupLens ships them, u.data tab-separated."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "u.item").write_bytes(items.encode("latin-1"))
+    (directory / "u.data").write_text(data, encoding="ascii")
+    if genre is not None:
+        (directory / "u.genre").write_bytes(genre.encode("latin-1"))
+    return directory
+
+
 def write_dataset(directory: Path, **files: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

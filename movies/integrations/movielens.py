@@ -2,7 +2,7 @@
 
 ``movielens_fetch`` downloads (or copies from disk) one release, checks the checksum GroupLens
 publishes beside it, and unpacks it atomically under the MovieLens data directory.
-``movielens_import`` loads a release directory (CSV or ``::`` format) into Movie, Genre, Tag and
+``movielens_import`` loads a release directory (CSV, ``::`` or ml-100k format) into Movie, Genre, Tag and
 Rating in one transaction: every row is checked first or while streaming, so a malformed file
 leaves the database exactly as it was, and running it twice changes nothing.
 """
@@ -28,7 +28,7 @@ from recsys.data import datasets
 from recsys.data.datasets import DatasetError
 from recsys.data.titles import split_title_year
 
-RELEASES = ("ml-latest-small", "ml-25m", "ml-32m", "ml-1m", "ml-10m")
+RELEASES = ("ml-latest-small", "ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m")
 
 TITLE_MAX_LENGTH = Movie._meta.get_field("title").max_length
 TAG_MAX_LENGTH = Tag._meta.get_field("tag").max_length
@@ -362,7 +362,8 @@ def offline_help(*, release: str, url: str, reason: str) -> str:
         f"Could not download MovieLens {release} from {url} ({reason}). This machine looks offline, or "
         f"GroupLens is unreachable; nothing was written. If you already have a copy of the release, "
         f"either point the site at it by setting MOVIELENS_DIR=/path/to/{release} (a directory holding "
-        f"movies.csv and ratings.csv, or movies.dat and ratings.dat) before running manage.py, or copy "
+        f"movies.csv and ratings.csv, movies.dat and ratings.dat, or u.item and u.data) before running "
+        f"manage.py, or copy "
         f"it into place with `python manage.py fetch_movielens --release {release} --from PATH`, where "
         f"PATH is that directory or the {release}.zip file from https://grouplens.org/datasets/movielens/. "
         f"Then run `python manage.py import_movielens`."
@@ -422,9 +423,9 @@ def movielens_fetch(
         source = Path(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            datasets_dir = _release_root(source)
+            datasets_dir, problem = _release_root(source)
             if datasets_dir is None:
-                raise MovieLensError(f"{source} does not hold a MovieLens release (no ratings and movies files).")
+                raise MovieLensError(f"{source} does not hold a MovieLens release ({problem}); nothing was copied.")
             _install(target, lambda staging: shutil.copytree(datasets_dir, staging / "release"), say)
         elif source.is_file():
             expected = _md5_beside(source)
@@ -527,21 +528,26 @@ def _unzip(archive: Path, staging: Path) -> None:
             bundle.extractall(unpacked)
     except zipfile.BadZipFile:
         raise MovieLensError(f"{archive.name} is not a valid zip file; nothing was unpacked.") from None
-    release = _release_root(unpacked)
+    release, problem = _release_root(unpacked)
     if release is None:
-        raise MovieLensError(f"{archive.name} holds no MovieLens release (no ratings and movies files).")
+        raise MovieLensError(f"{archive.name} holds no MovieLens release ({problem}); nothing was unpacked.")
     release.rename(staging / "release")
 
 
-def _release_root(directory: Path) -> Path | None:
-    """``directory`` itself or the one folder below it that holds the release files."""
-    if _holds_dataset(directory):
-        return directory
+def _release_root(directory: Path) -> tuple[Path | None, str]:
+    """``directory`` itself or the one folder below it that holds the release files, and when
+    there is none, why: the most telling problem found (an incomplete release before "no files")."""
+    problems = []
     children = [child for child in directory.iterdir() if child.is_dir() and not child.name.startswith("__")]
-    for child in children:
-        if _holds_dataset(child):
-            return child
-    return None
+    for candidate in (directory, *children):
+        try:
+            datasets.locate(candidate)
+        except DatasetError as exc:
+            problems.append(str(exc).rstrip("."))
+            continue
+        return candidate, ""
+    incomplete = [problem for problem in problems if "incomplete" in problem]
+    return None, (incomplete or problems)[0]
 
 
 def _install(target: Path, fill, say) -> None:

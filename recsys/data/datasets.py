@@ -6,6 +6,10 @@ Two on-disk formats exist:
   ``movies.csv``, ``tags.csv``, ``links.csv`` with a header row, UTF-8.
 * ``::``-separated releases (ml-1m, ml-10m): ``ratings.dat``, ``movies.dat``,
   ``tags.dat`` (ml-10m only), no header, latin-1 titles, no links.
+* ml-100k: ``u.data`` (tab-separated user, item, rating, timestamp; whole stars),
+  ``u.item`` (``|``-separated id, title, release date, video release date, IMDb URL and 19
+  genre flags; ISO-8859-1) and ``u.genre`` (``name|index``, the names of those flags). No
+  tags, no links.
 
 Every loader returns the same column names whatever the format:
 ratings ``user_id, movie_id, rating, timestamp``; movies ``movie_id, title, genres``
@@ -26,6 +30,15 @@ import pandas as pd
 
 CSV = "csv"
 DAT = "dat"
+U100K = "ml-100k"
+
+# u.genre of ml-100k, used when a copy lacks that file; "unknown" is no genre.
+U100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+    "War", "Western",
+)
+U100K_FIXED_FIELDS = 5  # movie id | title | release date | video release date | IMDb URL
 
 RATING_DTYPES = {"user_id": np.int32, "movie_id": np.int32, "rating": np.float32, "timestamp": np.int64}
 
@@ -39,23 +52,40 @@ class DatasetFiles:
     """The files of one MovieLens release on disk."""
 
     directory: Path
-    format: str  # CSV or DAT
+    format: str  # CSV, DAT or U100K
     ratings: Path
     movies: Path
     tags: Path | None
     links: Path | None
+    genres: Path | None = None  # u.genre (ml-100k only)
+
+
+# (format, ratings file, movies file, the releases that use them)
+_LAYOUTS = (
+    (CSV, "ratings.csv", "movies.csv", "ml-latest-small, ml-20m, ml-25m, ml-32m"),
+    (DAT, "ratings.dat", "movies.dat", "ml-1m, ml-10m"),
+    (U100K, "u.data", "u.item", "ml-100k"),
+)
 
 
 def locate(directory: str | Path) -> DatasetFiles:
     """Find the release files in ``directory`` and tell their format.
 
     Raises:
-        DatasetError: when neither ratings.csv/movies.csv nor ratings.dat/movies.dat exist.
+        DatasetError: when ``directory`` does not exist, holds only one of a release's two
+            required files (naming the missing one), or holds none of ratings.csv/movies.csv,
+            ratings.dat/movies.dat, u.data/u.item.
     """
     directory = Path(directory)
-    for fmt in (CSV, DAT):
-        ratings, movies = directory / f"ratings.{fmt}", directory / f"movies.{fmt}"
+    if not directory.is_dir():
+        raise DatasetError(f"{directory} is not a MovieLens dataset: there is no such directory.")
+    for fmt, ratings_name, movies_name, _releases in _LAYOUTS:
+        ratings, movies = directory / ratings_name, directory / movies_name
         if ratings.is_file() and movies.is_file():
+            if fmt == U100K:
+                genres = directory / "u.genre"
+                return DatasetFiles(directory=directory, format=fmt, ratings=ratings, movies=movies,
+                                    tags=None, links=None, genres=genres if genres.is_file() else None)
             tags = directory / f"tags.{fmt}"
             links = directory / "links.csv"
             return DatasetFiles(
@@ -66,9 +96,17 @@ def locate(directory: str | Path) -> DatasetFiles:
                 tags=tags if tags.is_file() else None,
                 links=links if links.is_file() else None,
             )
+    for _fmt, ratings_name, movies_name, releases in _LAYOUTS:
+        present = [name for name in (ratings_name, movies_name) if (directory / name).is_file()]
+        if present:
+            missing = movies_name if present == [ratings_name] else ratings_name
+            raise DatasetError(
+                f"{directory} is an incomplete MovieLens release: it has {present[0]} but no {missing} "
+                f"(a {releases} release needs both); copy the whole release again."
+            )
     raise DatasetError(
         f"{directory} is not a MovieLens dataset: expected ratings.csv and movies.csv "
-        f"(or ratings.dat and movies.dat for ml-1m/ml-10m)."
+        f"(or ratings.dat and movies.dat for ml-1m/ml-10m, u.data and u.item for ml-100k)."
     )
 
 
@@ -90,6 +128,8 @@ def load_ratings(directory: str | Path) -> pd.DataFrame:
             files.ratings,
             dtype={"userId": np.int32, "movieId": np.int32, "rating": np.float32, "timestamp": np.int64},
         ).rename(columns={"userId": "user_id", "movieId": "movie_id"})
+    elif files.format == U100K:
+        frame = pd.read_csv(files.ratings, sep="\t", header=None, names=list(RATING_DTYPES), dtype=RATING_DTYPES)
     else:
         frame = _dat_frame(files.ratings, list(RATING_DTYPES), RATING_DTYPES)
     return frame[list(RATING_DTYPES)]
@@ -102,6 +142,10 @@ def load_movies(directory: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(files.movies, dtype={"movieId": np.int32, "title": str, "genres": str},
                             keep_default_na=False)
         frame = frame.rename(columns={"movieId": "movie_id"})
+    elif files.format == U100K:
+        rows = [(int(movie_id), title, "|".join(genres) or NO_GENRES)
+                for _, movie_id, title, genres in _u_item_rows(files)]
+        frame = pd.DataFrame(rows, columns=["movie_id", "title", "genres"]).astype({"movie_id": np.int32})
     else:
         frame = _dat_frame(files.movies, ["movie_id", "title", "genres"], {"movie_id": np.int32})
     return frame[["movie_id", "title", "genres"]]
@@ -156,8 +200,11 @@ def _where(path: Path, line: int) -> str:
 
 
 def _decode(path: Path) -> str:
-    """The text of a small release file; CSV must be UTF-8, .dat may be latin-1 (ml-1m)."""
+    """The text of a small release file; CSV must be UTF-8, .dat may be latin-1 (ml-1m), ml-100k's
+    u.* files are ISO-8859-1."""
     raw = path.read_bytes()
+    if path.name.startswith("u."):
+        return raw.decode("latin-1")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -231,18 +278,63 @@ def _check_movie(movie_id: int, movie_ids, path: Path, line: int) -> None:
         raise DatasetError(f"{_where(path, line)}: unknown movie {movie_id} (not in the movies file)")
 
 
+def _u_genre_names(files: DatasetFiles) -> tuple[str, ...]:
+    """The 19 flag names of ml-100k, from u.genre (``name|index`` lines) when the copy has it."""
+    if files.genres is None:
+        return U100K_GENRES
+    names: dict[int, str] = {}
+    for number, line in enumerate(_decode(files.genres).splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, index = line.rpartition("|")
+        if not sep or not name.strip() or not index.strip().isdigit():
+            raise DatasetError(f"{_where(files.genres, number)}: expected 'name|index', found {line!r}")
+        names[int(index)] = name.strip()
+    if sorted(names) != list(range(len(names))) or not names:
+        raise DatasetError(f"{files.genres.name}: genre indexes must run 0, 1, 2, ... without gaps, "
+                           f"found {sorted(names)}")
+    return tuple(names[k] for k in range(len(names)))
+
+
+def _u_item_rows(files: DatasetFiles) -> Iterator[tuple[int, str, str, tuple[str, ...]]]:
+    """Yield ``(line, movie id text, title, genre names)`` for every movie of ml-100k's u.item."""
+    names = _u_genre_names(files)
+    expected = U100K_FIXED_FIELDS + len(names)
+    for number, line in enumerate(_decode(files.movies).splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != expected:
+            raise DatasetError(
+                f"{_where(files.movies, number)}: expected {expected} fields separated by '|' "
+                f"(id, title, release date, video release date, IMDb URL and {len(names)} genre flags), "
+                f"found {len(fields)}"
+            )
+        flags = fields[U100K_FIXED_FIELDS:]
+        if any(flag not in ("0", "1") for flag in flags):
+            raise DatasetError(f"{_where(files.movies, number)}: genre flags must be 0 or 1, found {'|'.join(flags)}")
+        genres = tuple(name for name, flag in zip(names, flags) if flag == "1" and name != "unknown")
+        yield number, fields[0], fields[1], genres
+
+
 def read_movies_checked(files: DatasetFiles) -> pd.DataFrame:
     """Movies as ``movie_id, title, genres`` with every row checked.
 
     Returns:
-        One row per movie; ``genres`` is a tuple of names (empty for "(no genres listed)").
+        One row per movie; ``genres`` is a tuple of names (empty for "(no genres listed)", or
+        ml-100k's "unknown").
 
     Raises:
         DatasetError: naming the file and line of the first malformed row or repeated id.
     """
     ids, titles, genres = [], [], []
     seen: dict[int, int] = {}
-    for line, (movie_id, title, genre_text) in _records(files.movies, "movies"):
+    if files.format == U100K:
+        records = ((line, (movie_id, title, "|".join(names)))
+                   for line, movie_id, title, names in _u_item_rows(files))
+    else:
+        records = _records(files.movies, "movies")
+    for line, (movie_id, title, genre_text) in records:
         movie_id = _parse_int(movie_id, "movieId", files.movies, line)
         if movie_id in seen:
             raise DatasetError(
@@ -344,19 +436,23 @@ def _describe(value, what: str) -> str:
         return f"missing {what}"
     if isinstance(value, str) and "\ufffd" in value:
         return f"undecodable bytes in {what} {value!r} (the file must be UTF-8)"
+    if what == "whole rating":
+        return f"rating {shown} is not one of 1, 2, 3, 4, 5 (ml-100k has whole stars)"
     if what == "rating":
         return f"rating {shown} is not one of 0.5, 1.0, ... 5.0 (half stars from 0.5 to 5)"
     return f"{what} {shown} is not a non-negative integer"
 
 
-def _ratings_checked(values: pd.Series, path: Path, first_line: int) -> np.ndarray:
+def _ratings_checked(values: pd.Series, path: Path, first_line: int, *, whole: bool = False) -> np.ndarray:
     numeric = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
-    doubled = numeric * 2
+    step = 1 if whole else 2
+    scaled = numeric * step
     # NaN fails every comparison, so missing or non-numeric values are caught here too.
-    good = (doubled >= 1) & (doubled <= 10) & (doubled == np.round(doubled))
+    good = (scaled >= 1) & (scaled <= 5 * step) & (scaled == np.round(scaled))
     if not good.all():
         position = int(np.flatnonzero(~good)[0])
-        raise DatasetError(f"{_where(path, first_line + position)}: {_describe(values.iloc[position], 'rating')}")
+        what = "whole rating" if whole else "rating"
+        raise DatasetError(f"{_where(path, first_line + position)}: {_describe(values.iloc[position], what)}")
     return numeric.astype(np.float32)
 
 
@@ -396,6 +492,10 @@ def iter_ratings_checked(
         source, first_line = path, 2
         options = {"header": 0, "encoding": "utf-8", "encoding_errors": "replace"}
         rename = dict(zip(_CSV_COLUMNS["ratings"], names))
+    elif files.format == U100K:
+        source, first_line = path, 1
+        options = dict(sep="\t", header=None, names=names, encoding="latin-1", encoding_errors="replace")
+        rename = {}
     else:
         source, first_line = _DatLines(path), 1
         options = {"sep": "\x1f", "header": None, "names": names, "encoding": "latin-1"}
@@ -411,7 +511,7 @@ def iter_ratings_checked(
                 frame = pd.DataFrame({
                     "user_id": _ids_checked(chunk["user_id"], "userId", path, first_line),
                     "movie_id": _ids_checked(chunk["movie_id"], "movieId", path, first_line),
-                    "rating": _ratings_checked(chunk["rating"], path, first_line),
+                    "rating": _ratings_checked(chunk["rating"], path, first_line, whole=files.format == U100K),
                     "timestamp": _ids_checked(chunk["timestamp"], "timestamp", path, first_line),
                 })
                 if movie_ids is not None:

@@ -176,16 +176,27 @@ class DistributedTrainer:
 
         return self.strategy.experimental_distribute_values_from_function(value)
 
-    def fit_epoch(self, users: np.ndarray, items: np.ndarray, targets: np.ndarray, batch_size: int) -> float:
-        """One pass over the rows in order. Returns the mean training loss (weighted by batch size)."""
+    def fit_epoch(self, batches, on_rows=None) -> float:
+        """One pass over ``batches``, global ``(users, items, targets)`` batches (NumPy arrays or
+        tensors, streamed: ``recsys.ncf.training.epoch_dataset``) in order.
+
+        Args:
+            batches: an iterable of global batches; each is cut into one part per replica.
+            on_rows: called with each batch's row count once its step is queued (progress).
+        Returns:
+            The mean training loss (weighted by batch size).
+        """
         tf = self._tf
-        n, losses, sizes = len(users), [], []
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            parts = self._per_replica((users, items, targets), replica_bounds(start, stop, self.replicas))
-            losses.append(self._step(*parts, tf.constant(stop - start, tf.float32)))
-            sizes.append(stop - start)
-        return float(np.dot([float(x) for x in losses], sizes) / n)
+        losses, sizes = [], []
+        for users, items, targets in batches:
+            size = int(users.shape[0])
+            parts = self._per_replica((users, items, targets), replica_bounds(0, size, self.replicas))
+            losses.append(self._step(*parts, tf.constant(size, tf.float32)))
+            sizes.append(size)
+            if on_rows is not None:
+                on_rows(size)
+        n = sum(sizes)
+        return float(np.dot([float(x) for x in losses], sizes) / n) if n else float("nan")
 
     def predict(self, users: np.ndarray, items: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """The network's ``(n, 2)`` outputs, computed on this worker with its copy of the weights."""

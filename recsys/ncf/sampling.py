@@ -59,7 +59,7 @@ def seed_labels(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sample_unrated(
     users: np.ndarray, n_items: int, rated_keys: np.ndarray, rng: np.random.Generator,
-    item_probs: np.ndarray | None = None, rounds: int = 5,
+    item_probs: np.ndarray | None = None, rounds: int = 20,
 ) -> np.ndarray:
     """One movie per entry of ``users`` that this user has not rated.
 
@@ -69,9 +69,10 @@ def sample_unrated(
         rated_keys: sorted int64 ``user * n_items + item`` of every rated pair.
         rng: the random generator (explicit, for reproducibility).
         item_probs: sampling distribution over movies; None for uniform.
-        rounds: vectorised redraws for samples that hit a rated movie; the few left after
-            that are drawn one by one from the user's unrated movies (kept only when the
-            user rated the whole catalog).
+        rounds: vectorised redraws for samples that hit a rated movie (each round checks only
+            the samples just redrawn, so rounds are cheap); the few left after that (people who
+            rated most of the catalog) are drawn per person from their unrated movies (kept
+            only when the person rated the whole catalog).
     Returns:
         int32 item rows.
     """
@@ -82,23 +83,29 @@ def sample_unrated(
             return rng.integers(0, n_items, size=size)
         return rng.choice(n_items, size=size, p=item_probs)
 
+    def rated(rows: np.ndarray) -> np.ndarray:
+        keys = users[rows] * n_items + items[rows]
+        pos = np.searchsorted(rated_keys, keys)
+        return (pos < len(rated_keys)) & (rated_keys[np.minimum(pos, len(rated_keys) - 1)] == keys)
+
     items = draw(len(users))
+    # Only redrawn samples are checked again: the others are already known to be unrated.
+    todo = np.arange(len(users))
     for _ in range(rounds):
-        keys = users * n_items + items
-        pos = np.searchsorted(rated_keys, keys)
-        hit = (pos < len(rated_keys)) & (rated_keys[np.minimum(pos, len(rated_keys) - 1)] == keys)
-        if not hit.any():
+        todo = todo[rated(todo)]
+        if not todo.size:
             break
-        items[hit] = draw(int(hit.sum()))
+        items[todo] = draw(todo.size)
     else:
-        keys = users * n_items + items
-        pos = np.searchsorted(rated_keys, keys)
-        hit = (pos < len(rated_keys)) & (rated_keys[np.minimum(pos, len(rated_keys) - 1)] == keys)
-        for k in np.flatnonzero(hit):
-            lo, hi = np.searchsorted(rated_keys, [users[k] * n_items, (users[k] + 1) * n_items])
-            free = np.setdiff1d(np.arange(n_items), rated_keys[lo:hi] - users[k] * n_items)
+        todo = todo[rated(todo)]
+        # One set difference per person, not per sample (todo is in ascending order).
+        for user in np.unique(users[todo]):
+            rows = todo[users[todo] == user]
+            lo, hi = np.searchsorted(rated_keys, [user * n_items, (user + 1) * n_items])
+            free = np.setdiff1d(np.arange(n_items), rated_keys[lo:hi] - user * n_items, assume_unique=True)
             if free.size:
-                items[k] = rng.choice(free)
+                p = None if item_probs is None else item_probs[free] / item_probs[free].sum()
+                items[rows] = rng.choice(free, size=rows.size, p=p)
     return items.astype(np.int32)
 
 
@@ -161,3 +168,76 @@ def build_examples(
         rating=np.concatenate([ratings, zeros]),
         rating_weight=np.concatenate([ones, zeros]),
     )
+
+
+# --- One epoch, streamed ---------------------------------------------------
+# Materialising an epoch (the rated rows, negatives_per_positive sampled rows per positive, and a
+# shuffled copy of it all) costs ~24 bytes a row twice over: ~5.6 GB for ml-25m's ~117M rows.
+# The functions below make the same kind of epoch a chunk at a time: the rated rows are shuffled
+# once (a permutation of the ratings, not of the examples), each chunk of them brings its fresh
+# negatives and is shuffled within itself, and the rows are handed on in whole batches.
+
+#: Rated rows per chunk: with 4 negatives each, a chunk is ~5x this many examples (~12 MB).
+CHUNK_RATINGS = 100_000
+
+
+def epoch_size(ratings: np.ndarray, *, mode: str, negatives_per_positive: int) -> int:
+    """How many examples ``build_examples`` (or ``epoch_chunks``) makes of these ratings."""
+    ratings = np.asarray(ratings, dtype=np.float32)
+    if mode == MODE_REGRESSION:
+        return len(ratings)
+    positives = len(ratings) if mode == MODE_IMPLICIT else int(np.count_nonzero(seed_labels(ratings)[0] == 1))
+    return len(ratings) + positives * negatives_per_positive
+
+
+def epoch_chunks(
+    users: np.ndarray, items: np.ndarray, ratings: np.ndarray, *, n_items: int, mode: str,
+    negatives_per_positive: int, rng: np.random.Generator, rated_keys: np.ndarray,
+    item_probs: np.ndarray | None = None, chunk_ratings: int = CHUNK_RATINGS,
+):
+    """One epoch of shuffled training rows, a chunk at a time, never the whole epoch at once.
+
+    The rated rows are visited in a random order; each run of ``chunk_ratings`` of them is
+    turned into examples with fresh negatives (``build_examples``) and shuffled. Memory is
+    proportional to ``chunk_ratings``, not to the epoch.
+
+    Args:
+        users, items, ratings: the training ratings as rows and stars.
+        n_items, mode, negatives_per_positive, rated_keys, item_probs: as for ``build_examples``.
+        rng: random generator; all of the epoch's randomness is drawn from it, in order.
+        chunk_ratings: rated rows per chunk.
+    Yields:
+        Examples, shuffled within the chunk; ``epoch_size`` rows in all.
+    """
+    n = len(users)
+    order = rng.permutation(n)
+    for start in range(0, n, chunk_ratings):
+        rows = np.sort(order[start:start + chunk_ratings])  # sorted: cache-friendly gathers
+        chunk = build_examples(users[rows], items[rows], ratings[rows], n_items=n_items, mode=mode,
+                               negatives_per_positive=negatives_per_positive, rng=rng,
+                               rated_keys=rated_keys, item_probs=item_probs)
+        yield chunk.take(rng.permutation(len(chunk)))
+
+
+def epoch_blocks(chunks, block_rows: int):
+    """Re-cut a stream of Examples into ``(users, items, targets)`` blocks of exactly
+    ``block_rows`` rows (the last one shorter), carrying the remainder of a chunk over.
+
+    Training uses ``block_rows`` = the batch size: every block is one batch, the same batches
+    as cutting the whole epoch.
+    """
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    held = 0
+    for chunk in chunks:
+        pending.append((chunk.users, chunk.items, chunk.targets()))
+        held += len(chunk)
+        if held < block_rows:
+            continue
+        users, items, targets = (np.concatenate(parts) for parts in zip(*pending))
+        cut = (held // block_rows) * block_rows
+        for start in range(0, cut, block_rows):
+            yield users[start:start + block_rows], items[start:start + block_rows], targets[start:start + block_rows]
+        pending = [(users[cut:], items[cut:], targets[cut:])] if cut < held else []
+        held -= cut
+    if held:
+        yield tuple(np.concatenate(parts) for parts in zip(*pending))

@@ -1,5 +1,11 @@
 """Training the NeuMF network: fresh negatives each epoch, early stopping on held-out ratings.
 
+Each epoch streams: its examples (the rated rows in a fresh random order, each chunk of them
+with freshly sampled negatives, shuffled within the chunk; ``recsys.ncf.sampling.epoch_chunks``) are
+made on the fly and fed in batches through a prefetching ``tf.data`` pipeline, so memory does
+not grow with the epoch. Progress (examples done, examples/s, ETA) is logged at INFO every
+``REPORT_SECONDS``.
+
 The validation split is carved from the training ratings passed in (never any test data); the
 best epoch's weights by validation loss are kept. Same seed and same data give the same weights:
 Python, NumPy and TensorFlow are seeded and TensorFlow runs deterministic ops.
@@ -12,6 +18,7 @@ replicas each takes about batch_size / N rows of every step.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import zlib
 from collections.abc import Callable
@@ -23,9 +30,22 @@ import pandas as pd
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.config import MODE_REGRESSION, NCFConfig
 from recsys.ncf.distribute import STRATEGY_DEFAULT, DistributedTrainer, check_strategy, make_strategy
-from recsys.ncf.sampling import build_examples, popularity_probs, rated_pair_keys
+from recsys.ncf.sampling import (
+    build_examples,
+    epoch_blocks,
+    epoch_chunks,
+    epoch_size,
+    popularity_probs,
+    rated_pair_keys,
+)
 
 log = logging.getLogger(__name__)
+
+#: How often (seconds) an epoch in progress logs its examples/s and ETA.
+REPORT_SECONDS = 10.0
+#: Training steps Keras runs per call into TensorFlow (``compile(steps_per_execution=...)``): the
+#: same updates in the same order, with the per-step Python overhead paid once per this many steps.
+STEPS_PER_EXECUTION = 32
 
 
 @dataclass
@@ -35,6 +55,49 @@ class EpochReport:
     val_loss: float
     val_rmse: float
     seconds: float
+    examples: int = 0  # training rows seen this epoch (rated + sampled)
+    examples_per_second: float = 0.0  # over the training pass, validation excluded
+
+
+class Throughput:
+    """Counts an epoch's training rows and logs rate and ETA at most every ``every`` seconds."""
+
+    def __init__(self, epoch: int, total: int, every: float = REPORT_SECONDS, clock=time.perf_counter):
+        self.epoch, self.total, self.every, self.clock = epoch, total, every, clock
+        self.done = 0
+        self.started = self.last = clock()
+
+    @property
+    def rate(self) -> float:
+        elapsed = self.clock() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def add(self, rows: int) -> None:
+        self.done += rows
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = self.rate
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            log.info("epoch %d: %s of %s examples (%.0f%%), %s examples/s, ETA %.0f s", self.epoch,
+                     f"{self.done:,}", f"{self.total:,}", 100 * self.done / max(self.total, 1),
+                     f"{rate:,.0f}", eta)
+
+
+def epoch_dataset(batches: Callable, rows: int, batch_size: int):
+    """A ``tf.data`` pipeline of ``((users, items), targets)`` batches from ``batches()``, an
+    iterator of NumPy ``(users, items, targets)`` batches, ``rows`` rows in all, prefetched so
+    sampling overlaps training. (Whole batches come from NumPy: cutting blocks into batches
+    inside tf.data goes row by row and costs more than the sampling.)"""
+    import tensorflow as tf
+
+    signature = (tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32),
+                 tf.TensorSpec((None, 4), tf.float32))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    dataset = dataset.map(lambda u, i, t: ((u, i), t))
+    # The batch count is known: Keras then knows the epoch's length (no "ran out of data").
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(rows / batch_size)))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 @dataclass
@@ -113,16 +176,22 @@ def train(
     probs = popularity_probs(i, n_items, config.negative_sampling_alpha)
     fit_rows, val_rows = split_validation(len(r), config.validation_fraction, rng)
 
-    def examples(rows):
-        return build_examples(u[rows], i[rows], r[rows], n_items=n_items, mode=config.mode,
-                              negatives_per_positive=config.negatives_per_positive, rng=rng,
-                              rated_keys=keys, item_probs=probs)
+    val = build_examples(u[val_rows], i[val_rows], r[val_rows], n_items=n_items, mode=config.mode,
+                         negatives_per_positive=config.negatives_per_positive, rng=rng,
+                         rated_keys=keys, item_probs=probs) if len(val_rows) else None
+    fit_u, fit_i, fit_r = u[fit_rows], i[fit_rows], r[fit_rows]
+    n_examples = epoch_size(fit_r, mode=config.mode, negatives_per_positive=config.negatives_per_positive)
 
-    val = examples(val_rows) if len(val_rows) else None
+    def batches(epoch_rng):
+        chunks = epoch_chunks(fit_u, fit_i, fit_r, n_items=n_items, mode=config.mode,
+                              negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
+                              rated_keys=keys, item_probs=probs)
+        return epoch_blocks(chunks, config.batch_size)
+
     with distribution.scope():
         model = build_model(len(users), n_items, config)
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                      loss=ncf_loss_factory(config.rating_loss_weight))
+                      loss=ncf_loss_factory(config.rating_loss_weight), steps_per_execution=STEPS_PER_EXECUTION)
     trainer = None
     if strategy != STRATEGY_DEFAULT:
         trainer = DistributedTrainer(model, distribution, config.rating_loss_weight)
@@ -137,14 +206,21 @@ def train(
     best, best_weights, waited = float("inf"), None, 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
-        data = examples(fit_rows)
-        data = data.take(rng.permutation(len(data)))
+        # A generator seeded per epoch, made afresh whenever tf.data (re)starts the stream: the
+        # epoch's rows cannot depend on how often or how far the pipeline reads.
+        epoch_seed = int(rng.integers(2**63))
+        dataset = epoch_dataset(lambda seed=epoch_seed: batches(np.random.default_rng(seed)), n_examples,
+                                config.batch_size)
+        meter = Throughput(epoch, n_examples)
         if trainer is None:
-            hist = model.fit([data.users, data.items], data.targets(), batch_size=config.batch_size,
-                             epochs=1, shuffle=False, verbose=0)
+            hist = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
+                             callbacks=[_Count(meter, config.batch_size, n_examples)])
             loss = float(hist.history["loss"][-1])
         else:
-            loss = trainer.fit_epoch(data.users, data.items, data.targets(), config.batch_size)
+            loss = trainer.fit_epoch(((users, items, targets) for (users, items), targets in dataset),
+                                     on_rows=meter.add)
+        meter.done = n_examples
+        examples_per_second = meter.rate
         val_loss, val_rmse = loss, float("nan")
         if val is not None:
             pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
@@ -152,12 +228,13 @@ def train(
             val_loss, val_rmse = _val_metrics(pred, val, config)
         if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch
             val_loss, val_rmse = trainer.agree(val_loss, val_rmse)
-        report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0)
+        report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0, n_examples,
+                             examples_per_second)
         result.history.append(report)
         if progress:
             progress(report)
-        log.debug("epoch %d loss %.4f val_loss %.4f val_rmse %.4f (%.1fs)", epoch, loss, val_loss, val_rmse,
-                 report.seconds)
+        log.info("epoch %d loss %.4f val_loss %.4f val_rmse %.4f (%.1fs, %s examples/s)", epoch, loss, val_loss,
+                 val_rmse, report.seconds, f"{examples_per_second:,.0f}")
         if val_loss < best - 1e-5:
             best, best_weights, waited, result.best_epoch = val_loss, model.get_weights(), 0, epoch
         else:
@@ -174,6 +251,18 @@ def train(
     result.seconds = time.perf_counter() - started
     result.model = model  # kept for tests and exports; not saved
     return result
+
+
+def _Count(meter: Throughput, batch_size: int, total: int):
+    """A Keras callback feeding ``meter`` the rows of the batches done (``batch`` is the index of
+    the last step of the execution that just finished)."""
+    import keras
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            meter.add(min((batch + 1) * batch_size, total) - meter.done)
+
+    return Count()
 
 
 def ranks_by_stars(config: NCFConfig) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from movies.models import Movie, Rating
+from tests.conftest import write_ml100k
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,39 @@ def test_another_release_goes_beside_movielens_dir(tiny_dataset, data_dirs, tmp_
     archive = make_zip(tiny_dataset, tmp_path / "ml-1m.zip", top="ml-1m")
     call_command("fetch_movielens", "--release", "ml-1m", "--from", str(archive), verbosity=0)
     assert (data_dirs.parent / "ml-1m" / "ratings.csv").is_file()
+
+
+def test_fetch_and_import_ml100k_from_its_zip(data_dirs, tmp_path):
+    release = write_ml100k(tmp_path / "src")
+    (release / "u1.base").write_text("196\t1\t3\t881250949\n")  # the split files are copied along
+    archive = make_zip(release, tmp_path / "ml-100k.zip", top="ml-100k")
+    call_command("fetch_movielens", "--release", "ml-100k", "--from", str(archive), verbosity=0)
+    target = data_dirs.parent / "ml-100k"
+    assert sorted(p.name for p in target.iterdir()) == ["u.data", "u.genre", "u.item", "u1.base"]
+    out = StringIO()
+    call_command("import_movielens", str(target), stdout=out)
+    assert "(ml-100k release)" in out.getvalue()
+    assert (Movie.objects.count(), Rating.objects.count()) == (3, 4)
+
+
+def test_fetch_ml20m_from_a_directory(tiny_dataset, data_dirs):
+    call_command("fetch_movielens", "--release", "ml-20m", "--from", str(tiny_dataset), verbosity=0)
+    assert (data_dirs.parent / "ml-20m" / "ratings.csv").is_file()
+
+
+def test_fetch_and_import_of_an_incomplete_release_name_the_missing_file(tmp_path, data_dirs):
+    release = write_ml100k(tmp_path / "src")
+    (release / "u.item").unlink()
+    with pytest.raises(CommandError, match="incomplete MovieLens release: it has u.data but no u.item"):
+        call_command("fetch_movielens", "--release", "ml-100k", "--from", str(release))
+    archive = make_zip(release, tmp_path / "ml-100k.zip", top="ml-100k")
+    with pytest.raises(CommandError, match="ml-100k.zip holds no MovieLens release .*it has u.data but no u.item"):
+        call_command("fetch_movielens", "--release", "ml-100k", "--from", str(archive))
+    assert not (data_dirs.parent / "ml-100k").exists()
+    with pytest.raises(CommandError, match="it has u.data but no u.item"):
+        call_command("import_movielens", str(release))
+
+
+def test_fetch_refuses_an_unknown_release():
+    with pytest.raises(CommandError, match="invalid choice: 'ml-5m'"):
+        call_command("fetch_movielens", "--release", "ml-5m")

@@ -2,6 +2,7 @@
 
     python manage.py fetch_movielens                         # settings.MOVIELENS_RELEASE
     python manage.py fetch_movielens --release ml-25m
+    python manage.py fetch_movielens --release ml-100k     # also ml-1m, ml-10m, ml-20m, ml-32m
     python manage.py fetch_movielens --from ~/Downloads/ml-latest-small.zip
     python manage.py fetch_movielens --if-missing            # what `make run` calls
 

@@ -1,7 +1,8 @@
-"""Import a MovieLens release (CSV or ``::`` format) into the catalog.
+"""Import a MovieLens release (CSV, ``::`` or ml-100k format) into the catalog.
 
     python manage.py import_movielens                 # settings.MOVIELENS_DIR
     python manage.py import_movielens data/movielens/ml-1m
+    python manage.py import_movielens data/movielens/ml-100k   # u.data, u.item, u.genre
 
 Idempotent and atomic: see ``movies.integrations.movielens.movielens_import``.
 """

@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from movies.integrations.movielens import MovieLensError, movielens_import
 from movies.models import Genre, Movie, Rating, Tag
 from recsys.data.titles import split_title_year as title_split
-from tests.conftest import TINY_LINKS, TINY_MOVIES, TINY_RATINGS, TINY_TAGS, write_dataset
+from tests.conftest import TINY_LINKS, TINY_MOVIES, TINY_RATINGS, TINY_TAGS, write_dataset, write_ml100k
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +241,44 @@ def test_dat_ratings_with_a_bad_line_are_refused_with_its_number(tmp_path):
     (directory / "ratings.dat").write_text("1::1::5::978300760\n2::1::6::978300761\n", encoding="latin-1")
     with pytest.raises(MovieLensError, match="ratings.dat, line 2: rating '6'"):
         movielens_import(path=directory)
+
+
+def test_ml100k_release_imports_movies_genres_and_whole_star_ratings(tmp_path):
+    summary = movielens_import(path=write_ml100k(tmp_path / "ml-100k"))
+
+    assert (summary.format, summary.movies, summary.ratings, summary.users, summary.links, summary.tags) == (
+        "ml-100k", 3, 4, 3, 0, 0)
+    assert list(Movie.objects.order_by("id").values_list("id", "title", "year", "imdb_id")) == [
+        (1, "Toy Story", 1995, None), (2, "Misérables, Les", 1995, None), (267, "unknown", None, None)]
+    assert sorted(Movie.objects.get(pk=1).genres.values_list("name", flat=True)) == [
+        "Animation", "Children's", "Comedy"]
+    assert Movie.objects.get(pk=267).genres.count() == 0
+    assert not Genre.objects.filter(name="unknown").exists()
+    assert (Movie.objects.get(pk=1).rating_count, Movie.objects.get(pk=1).rating_mean) == (2, 4.0)
+    assert sorted(Rating.objects.values_list("user_id", "movie_id", "rating", "timestamp")) == [
+        (22, 267, 4.0, 880606923), (186, 1, 5.0, 891717742), (196, 1, 3.0, 881250949), (196, 2, 1.0, 878887116)]
+
+
+def test_ml100k_rating_of_an_unknown_movie_is_refused_and_nothing_imported(tmp_path):
+    directory = write_ml100k(tmp_path / "ml-100k", data="196\t1\t3\t881250949\n196\t999\t3\t881250950\n")
+    with pytest.raises(MovieLensError, match="u.data, line 2: unknown movie 999"):
+        movielens_import(path=directory)
+    assert Movie.objects.count() == 0
+
+
+def test_ml20m_csv_release_imports_and_ignores_the_genome_files(tmp_path):
+    directory = tiny(tmp_path, "ml-20m", genome_scores_csv="movieId,tagId,relevance\n1,1,0.025\n",
+                     genome_tags_csv="tagId,tag\n1,007\n")
+    summary = movielens_import(path=directory)
+    assert (summary.format, summary.movies, summary.ratings, summary.tags, summary.links) == ("csv", 5, 6, 3, 5)
+
+
+def test_an_incomplete_release_is_refused_naming_the_missing_file(tmp_path):
+    directory = write_ml100k(tmp_path / "ml-100k")
+    (directory / "u.item").unlink()
+    with pytest.raises(MovieLensError, match="incomplete MovieLens release: it has u.data but no u.item"):
+        movielens_import(path=directory)
+    assert Movie.objects.count() == 0
 
 
 def test_a_directory_without_a_release_is_refused(tmp_path):

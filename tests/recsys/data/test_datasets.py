@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from recsys.data import datasets
-from tests.conftest import write_dataset
+from tests.conftest import U100K_ITEMS, write_dataset, write_ml100k
 
 
 def test_csv_release_loads_with_canonical_columns(tiny_dataset):
@@ -35,8 +35,11 @@ def test_dat_release_loads_latin1_titles(tmp_path):
 
 def test_missing_files_raise_a_clear_error(tmp_path):
     write_dataset(tmp_path / "half", movies_csv="movieId,title,genres\n")
-    with pytest.raises(datasets.DatasetError, match="not a MovieLens dataset"):
+    with pytest.raises(datasets.DatasetError, match="incomplete MovieLens release: it has movies.csv but no ratings.csv"):
         datasets.locate(tmp_path / "half")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(datasets.DatasetError, match="not a MovieLens dataset"):
+        datasets.locate(tmp_path / "empty")
 
 
 # --- validated, streaming readers --------------------------------------------
@@ -93,3 +96,84 @@ def test_csv_movies_with_an_unquoted_comma_are_refused(tiny_dataset):
     (tiny_dataset / "movies.csv").write_text("movieId,title,genres\n1,Toy Story, The (1995),Comedy\n")
     with pytest.raises(datasets.DatasetError, match=r"movies.csv, line 2: expected 3 fields, found 4"):
         datasets.read_movies_checked(datasets.locate(tiny_dataset))
+
+
+# --- ml-100k and ml-20m --------------------------------------------------------
+
+
+def test_ml100k_release_loads_with_canonical_columns(tmp_path):
+    directory = write_ml100k(tmp_path / "ml-100k")
+    files = datasets.locate(directory)
+    assert (files.format, files.ratings.name, files.movies.name, files.genres.name) == (
+        datasets.U100K, "u.data", "u.item", "u.genre")
+    ratings = datasets.load_ratings(directory)
+    assert list(ratings.columns) == ["user_id", "movie_id", "rating", "timestamp"]
+    assert ratings.dtypes["rating"] == np.float32
+    assert ratings.values.tolist()[0] == [196, 1, 3.0, 881250949]
+    movies = datasets.load_movies(directory)
+    assert movies.values.tolist() == [
+        [1, "Toy Story (1995)", "Animation|Children's|Comedy"],
+        [2, "Misérables, Les (1995)", "Drama|War"],  # ISO-8859-1 in the file
+        [267, "unknown", "(no genres listed)"],  # the "unknown" flag is no genre
+    ]
+    assert datasets.load_tags(directory).empty
+    assert datasets.load_links(directory).empty
+
+
+def test_ml100k_checked_readers(tmp_path):
+    files = datasets.locate(write_ml100k(tmp_path / "ml-100k"))
+    movies = datasets.read_movies_checked(files)
+    assert movies["genres"].tolist() == [("Animation", "Children's", "Comedy"), ("Drama", "War"), ()]
+    chunks = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2, 267]), chunk_rows=3))
+    assert [len(chunk) for chunk in chunks] == [3, 1]
+    assert chunks[1][["user_id", "movie_id", "rating", "line"]].values.tolist() == [[22, 267, 4.0, 4]]
+
+
+def test_ml100k_without_u_genre_uses_the_standard_genre_names(tmp_path):
+    directory = write_ml100k(tmp_path / "ml-100k", genre=None)
+    assert datasets.locate(directory).genres is None
+    assert datasets.load_movies(directory)["genres"].tolist()[0] == "Animation|Children's|Comedy"
+
+
+def test_ml100k_half_stars_are_refused_with_the_line(tmp_path):
+    directory = write_ml100k(tmp_path / "ml-100k", data="196\t1\t3\t881250949\n186\t1\t4.5\t891717742\n")
+    with pytest.raises(datasets.DatasetError, match=r"u.data, line 2: rating '4.5' is not one of 1, 2, 3, 4, 5"):
+        list(datasets.iter_ratings_checked(datasets.locate(directory)))
+
+
+def test_ml100k_malformed_items_and_genres_are_refused(tmp_path):
+    short = "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|1\n"
+    directory = write_ml100k(tmp_path / "short", items=short)
+    with pytest.raises(datasets.DatasetError, match=r"u.item, line 1: expected 24 fields separated by '\|'.*found 8"):
+        datasets.read_movies_checked(datasets.locate(directory))
+    directory = write_ml100k(tmp_path / "flags", items=U100K_ITEMS.replace("|0|0|0\n", "|0|0|x\n", 1))
+    with pytest.raises(datasets.DatasetError, match="u.item, line 1: genre flags must be 0 or 1"):
+        datasets.load_movies(directory)
+    directory = write_ml100k(tmp_path / "genre", genre="unknown|0\nAction|2\n")
+    with pytest.raises(datasets.DatasetError, match="u.genre: genre indexes must run 0, 1, 2"):
+        datasets.load_movies(directory)
+
+
+@pytest.mark.parametrize("present, missing", [
+    ("u.data", "u.item"), ("u.item", "u.data"), ("ratings.csv", "movies.csv"), ("movies.dat", "ratings.dat"),
+])
+def test_an_incomplete_release_names_the_missing_file(tmp_path, present, missing):
+    directory = tmp_path / "partial"
+    directory.mkdir()
+    (directory / present).write_text("")
+    with pytest.raises(datasets.DatasetError, match=f"incomplete MovieLens release: it has {present} but no {missing}"):
+        datasets.locate(directory)
+
+
+def test_a_missing_directory_is_not_a_dataset(tmp_path):
+    with pytest.raises(datasets.DatasetError, match="not a MovieLens dataset: there is no such directory"):
+        datasets.locate(tmp_path / "nowhere")
+
+
+def test_ml20m_csv_release_with_genome_files_loads_like_ml25m(tmp_path, tiny_dataset):
+    directory = write_dataset(tmp_path / "ml-20m", movies_csv=(tiny_dataset / "movies.csv").read_text(),
+                              ratings_csv=(tiny_dataset / "ratings.csv").read_text(),
+                              genome_scores_csv="movieId,tagId,relevance\n1,1,0.02\n",
+                              genome_tags_csv="tagId,tag\n1,007\n")
+    assert datasets.locate(directory).format == datasets.CSV
+    assert len(datasets.load_ratings(directory)) == 6

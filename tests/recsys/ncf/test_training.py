@@ -113,3 +113,30 @@ def test_multiworker_with_one_worker_trains_what_default_trains(structured_frame
     default = train(structured_frame, tiny_config(epochs=2, patience=5))
     for name, array in default.weights.items():
         np.testing.assert_allclose(worker[name], array, rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_throughput_logs_rate_and_eta_at_most_every_interval(caplog):
+    from recsys.ncf.training import Throughput
+
+    now = [0.0]
+    meter = Throughput(epoch=3, total=1000, every=10.0, clock=lambda: now[0])
+    with caplog.at_level("INFO", logger="recsys.ncf.training"):
+        for _ in range(4):
+            now[0] += 5.0
+            meter.add(100)
+    assert meter.rate == pytest.approx(20.0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "epoch 3: 200 of 1,000 examples (20%), 20 examples/s, ETA 40 s",
+        "epoch 3: 400 of 1,000 examples (40%), 20 examples/s, ETA 30 s",
+    ]
+
+
+def test_an_epoch_reports_its_examples_and_their_rate(structured_frame):
+    from recsys.ncf.sampling import epoch_size
+
+    config = tiny_config(epochs=1)
+    result = train(structured_frame, config)
+    report = result.history[0]
+    fit = len(structured_frame) - int(round(len(structured_frame) * config.validation_fraction))
+    assert report.examples == epoch_size(np.ones(fit), mode=config.mode, negatives_per_positive=4)
+    assert report.examples_per_second > 0
