@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from movies.analytics.charts.charts import charts as analytics
+from movies.analytics import charts as analytics
 from movies.engine import content
 from movies.models import Genre, Movie, Rating
 

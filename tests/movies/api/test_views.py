@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from movies.api.views.openapi import openapi_schema
-from movies.api.views.views import schemas as errors
+from movies.api.openapi import openapi_schema
+from movies.api import schemas as errors
 from movies.engine import recommender
 from movies.models import Genre, Movie, Rating, Visitor
 
@@ -511,7 +511,7 @@ def test_query_numbers_in_ascii_digits_still_work(client, api_catalog):
 
 def test_an_unexpected_error_under_api_is_a_json_500(client, api_catalog, monkeypatch):
     """Not an engine failure (that is a 503) but a bug outside it: the API's error shape, not the HTML page."""
-    from movies.api.views.views import views as api
+    from movies.api import views as api
     from movies.middleware import ERROR_INTERNAL
 
     def broken(**kwargs):

@@ -401,7 +401,7 @@ def test_hide_keeps_a_same_site_next_and_adds_the_anchor(client, catalog):
 
 @pytest.mark.parametrize("url", ["/", "/movies/1/", "/search/?q=film", "/recommendations/", "/analytics/"])
 def test_read_pages_answer_head(client, catalog, url, monkeypatch):
-    from movies.analytics.charts.charts import views as analytics_views
+    from movies.analytics import views as analytics_views
 
     monkeypatch.setattr(analytics_views, "analytics_get", lambda: type("D", (), {"charts": []})())
     monkeypatch.setattr(analytics_views, "render", lambda request, template, context: HttpResponse("ok"))
