@@ -11,7 +11,8 @@ The release lands in MOVIELENS_DIR (or beside it, for a release other than MOVIE
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.integrations.movielens import RELEASES, MovieLensError, movielens_fetch
+from movies.integrations.movielens import RELEASES, MovieLensError
+from movies.integrations.movielens.download import movielens_fetch
 
 
 class Command(BaseCommand):

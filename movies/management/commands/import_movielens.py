@@ -4,14 +4,15 @@
     python manage.py import_movielens data/movielens/ml-1m
     python manage.py import_movielens data/movielens/ml-100k   # u.data, u.item, u.genre
 
-Idempotent and atomic: see ``movies.integrations.movielens.movielens_import``.
+Idempotent and atomic: see ``movies.integrations.movielens.importer.movielens_import``.
 """
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.integrations.movielens import MovieLensError, movielens_import
+from movies.integrations.movielens import MovieLensError
+from movies.integrations.movielens.importer import movielens_import
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from movies.integrations.movielens import MovieLensError, movielens_import
+from movies.integrations.movielens import MovieLensError
+from movies.integrations.movielens.importer import movielens_import
 from movies.models import Genre, Movie, Rating, Tag
 from recsys.data.titles import split_title_year as title_split
 from tests.conftest import TINY_LINKS, TINY_MOVIES, TINY_RATINGS, TINY_TAGS, write_dataset, write_ml100k
