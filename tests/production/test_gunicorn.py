@@ -182,6 +182,9 @@ def test_workers_share_one_trained_model_and_swap_in_a_new_one_without_downtime(
     env = {**prod_sqlite_env, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2",
            "MOVIELENS_DIR": str(tiny_dataset), "MODEL_DIR": str(store), "RECOMMENDER_TRAIN_ON_STARTUP": "true",
            "RECOMMENDER_EPOCHS": "2", "RECOMMENDER_RELOAD_SECONDS": "0.5"}
+    # /healthz queries a real table: a site without its tables is not healthy.
+    result = run_python(["manage.py", "migrate", "--noinput", "-v", "0"], env)
+    assert result.returncode == 0, result.stderr
     with open(log_path, "w") as log_file:
         server, _port, base = _start_gunicorn(env, log_file)
     log = lambda: log_path.read_text()  # noqa: E731
