@@ -139,6 +139,68 @@ def _val_metrics(pred: np.ndarray, val, config: NCFConfig) -> tuple[float, float
     return loss, rmse
 
 
+@dataclass
+class _TrainingData:
+    """The ratings as rows, the held-out validation examples and what sampling needs."""
+
+    users: Vocabulary
+    items: Vocabulary
+    u: np.ndarray
+    i: np.ndarray
+    r: np.ndarray
+    n_items: int
+    keys: np.ndarray
+    probs: np.ndarray
+    val: object  # Examples, or None without a validation share
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray]
+    n_examples: int
+
+    @classmethod
+    def build(cls, ratings: pd.DataFrame, config: NCFConfig, rng: np.random.Generator) -> _TrainingData:
+        users, items = Vocabulary(ratings["user_id"].to_numpy()), Vocabulary(ratings["movie_id"].to_numpy())
+        u = users.indices(ratings["user_id"].to_numpy()).astype(np.int32)
+        i = items.indices(ratings["movie_id"].to_numpy()).astype(np.int32)
+        r = ratings["rating"].to_numpy(dtype=np.float32)
+        n_items = len(items)
+        keys = rated_pair_keys(u, i, n_items)  # all rated pairs: a validation positive is never a negative
+        probs = popularity_probs(i, n_items, config.negative_sampling_alpha)
+        fit_rows, val_rows = split_validation(len(r), config.validation_fraction, rng)
+        val = build_examples(u[val_rows], i[val_rows], r[val_rows], n_items=n_items, mode=config.mode,
+                             negatives_per_positive=config.negatives_per_positive, rng=rng,
+                             rated_keys=keys, item_probs=probs) if len(val_rows) else None
+        fit = (u[fit_rows], i[fit_rows], r[fit_rows])
+        n_examples = epoch_size(fit[2], mode=config.mode, negatives_per_positive=config.negatives_per_positive)
+        return cls(users, items, u, i, r, n_items, keys, probs, val, fit, n_examples)
+
+    def batches(self, epoch_rng: np.random.Generator, config: NCFConfig):
+        """One epoch's batches: every training row in a fresh order, fresh negatives, chunk by chunk."""
+        chunks = epoch_chunks(*self.fit, n_items=self.n_items, mode=config.mode,
+                              negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
+                              rated_keys=self.keys, item_probs=self.probs)
+        return epoch_blocks(chunks, config.batch_size)
+
+
+def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfig, n_examples: int
+               ) -> tuple[float, float, float]:
+    """Train one epoch (Keras, or the distributed trainer) and validate: (loss, val_loss, val_rmse)."""
+    if trainer is None:
+        hist = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
+                         callbacks=[_Count(meter, config.batch_size, n_examples)])
+        loss = float(hist.history["loss"][-1])
+    else:
+        loss = trainer.fit_epoch(((users, items, targets) for (users, items), targets in dataset),
+                                 on_rows=meter.add)
+    meter.done = n_examples
+    val_loss, val_rmse = loss, float("nan")
+    if val is not None:
+        pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
+                else trainer.predict(val.users, val.items))
+        val_loss, val_rmse = _val_metrics(pred, val, config)
+    if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch
+        val_loss, val_rmse = trainer.agree(val_loss, val_rmse)
+    return loss, val_loss, val_rmse
+
+
 def train(
     ratings: pd.DataFrame, config: NCFConfig, *,
     progress: Callable[[EpochReport], None] | None = None,
@@ -164,29 +226,12 @@ def train(
     make_deterministic(config.seed)
     import keras
 
-    from recsys.ncf.model import build_model, export_weights, ncf_loss_factory
+    from recsys.ncf.model import build_model, ncf_loss_factory
 
     rng = np.random.default_rng(config.seed)
-    users, items = Vocabulary(ratings["user_id"].to_numpy()), Vocabulary(ratings["movie_id"].to_numpy())
-    u = users.indices(ratings["user_id"].to_numpy()).astype(np.int32)
-    i = items.indices(ratings["movie_id"].to_numpy()).astype(np.int32)
-    r = ratings["rating"].to_numpy(dtype=np.float32)
-    n_items = len(items)
-    keys = rated_pair_keys(u, i, n_items)  # all rated pairs: a validation positive is never a negative
-    probs = popularity_probs(i, n_items, config.negative_sampling_alpha)
-    fit_rows, val_rows = split_validation(len(r), config.validation_fraction, rng)
-
-    val = build_examples(u[val_rows], i[val_rows], r[val_rows], n_items=n_items, mode=config.mode,
-                         negatives_per_positive=config.negatives_per_positive, rng=rng,
-                         rated_keys=keys, item_probs=probs) if len(val_rows) else None
-    fit_u, fit_i, fit_r = u[fit_rows], i[fit_rows], r[fit_rows]
-    n_examples = epoch_size(fit_r, mode=config.mode, negatives_per_positive=config.negatives_per_positive)
-
-    def batches(epoch_rng):
-        chunks = epoch_chunks(fit_u, fit_i, fit_r, n_items=n_items, mode=config.mode,
-                              negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
-                              rated_keys=keys, item_probs=probs)
-        return epoch_blocks(chunks, config.batch_size)
+    data = _TrainingData.build(ratings, config, rng)
+    users, items, u, i, r, n_items, val = data.users, data.items, data.u, data.i, data.r, data.n_items, data.val
+    n_examples = data.n_examples
 
     with distribution.scope():
         model = build_model(len(users), n_items, config)
@@ -209,25 +254,11 @@ def train(
         # A generator seeded per epoch, made afresh whenever tf.data (re)starts the stream: the
         # epoch's rows cannot depend on how often or how far the pipeline reads.
         epoch_seed = int(rng.integers(2**63))
-        dataset = epoch_dataset(lambda seed=epoch_seed: batches(np.random.default_rng(seed)), n_examples,
-                                config.batch_size)
+        dataset = epoch_dataset(lambda seed=epoch_seed: data.batches(np.random.default_rng(seed), config),
+                                n_examples, config.batch_size)
         meter = Throughput(epoch, n_examples)
-        if trainer is None:
-            hist = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
-                             callbacks=[_Count(meter, config.batch_size, n_examples)])
-            loss = float(hist.history["loss"][-1])
-        else:
-            loss = trainer.fit_epoch(((users, items, targets) for (users, items), targets in dataset),
-                                     on_rows=meter.add)
-        meter.done = n_examples
+        loss, val_loss, val_rmse = _one_epoch(model, trainer, dataset, meter, val, config, n_examples)
         examples_per_second = meter.rate
-        val_loss, val_rmse = loss, float("nan")
-        if val is not None:
-            pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
-                    else trainer.predict(val.users, val.items))
-            val_loss, val_rmse = _val_metrics(pred, val, config)
-        if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch
-            val_loss, val_rmse = trainer.agree(val_loss, val_rmse)
         report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0, n_examples,
                              examples_per_second)
         result.history.append(report)
@@ -243,10 +274,15 @@ def train(
                 break
     if best_weights is not None:
         model.set_weights(best_weights)
-    result.weights = export_weights(model, config)
-    # The fold-in's shared MLP branch, computed once here rather than at every load.
+    return _finished(result, model, config, started)
+
+
+def _finished(result: TrainResult, model, config: NCFConfig, started: float) -> TrainResult:
+    from recsys.ncf.model import export_weights
     from recsys.ncf.serving import NumpyNeuMF
 
+    result.weights = export_weights(model, config)
+    # The fold-in's shared MLP branch, computed once here rather than at every load.
     result.weights["population_mlp_logits"] = NumpyNeuMF(result.weights, config).mean_mlp_logits
     result.seconds = time.perf_counter() - started
     result.model = model  # kept for tests and exports; not saved

@@ -10,7 +10,7 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 
 from movies.models import Genre, Movie, Rating, Tag
-from recsys.data import datasets
+from recsys.data import checked, datasets
 from recsys.data.datasets import DatasetError
 from recsys.data.titles import split_title_year
 
@@ -55,7 +55,7 @@ def movielens_import(
     *,
     path: str | Path,
     stdout: TextIO | None = None,
-    chunk_rows: int = datasets.RATING_CHUNK_ROWS,
+    chunk_rows: int = checked.RATING_CHUNK_ROWS,
 ) -> ImportSummary:
     """Load the release at ``path`` into the catalog, replacing the historical data it held.
 
@@ -71,11 +71,11 @@ def movielens_import(
     try:
         files = datasets.locate(path)
         say(f"Reading {files.directory} ({files.format} release)...")
-        movies = datasets.read_movies_checked(files)
+        movies = checked.read_movies_checked(files)
         movie_ids = np.sort(movies["movie_id"].to_numpy())
         known = set(movie_ids.tolist())
-        links = datasets.read_links_checked(files, known)
-        tags = datasets.read_tags_checked(files, known)
+        links = checked.read_links_checked(files, known)
+        tags = checked.read_tags_checked(files, known)
         for number, title in zip(movies["movie_id"], movies["title"]):
             if len(title.strip()) > TITLE_MAX_LENGTH:
                 raise DatasetError(f"{files.movies.name}: the title of movie {number} is longer than "
@@ -182,7 +182,7 @@ def _import_ratings(files, movie_ids, chunk_rows, say) -> tuple[int, int]:
 
     def chunks():
         nonlocal total
-        for frame in datasets.iter_ratings_checked(files, movie_ids=movie_ids, chunk_rows=chunk_rows):
+        for frame in checked.iter_ratings_checked(files, movie_ids=movie_ids, chunk_rows=chunk_rows):
             movie = frame["movie_id"].to_numpy()
             counts[:] += np.bincount(movie, minlength=len(counts))
             sums[:] += np.bincount(movie, weights=frame["rating"].to_numpy(np.float64), minlength=len(sums))

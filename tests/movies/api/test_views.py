@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from movies.api.openapi import openapi_schema
 from movies.api import schemas as errors
+from movies.api.openapi import openapi_schema
 from movies.engine import recommender
 from movies.models import Genre, Movie, Rating, Visitor
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.data import datasets
+from recsys.data import checked, datasets
 from tests.conftest import U100K_ITEMS, write_dataset, write_ml100k
 
 
@@ -47,19 +47,19 @@ def test_missing_files_raise_a_clear_error(tmp_path):
 
 def test_checked_readers_give_canonical_frames(tiny_dataset):
     files = datasets.locate(tiny_dataset)
-    movies = datasets.read_movies_checked(files)
+    movies = checked.read_movies_checked(files)
     assert movies["movie_id"].tolist() == [1, 2, 3, 4, 5]
     assert movies.loc[3, "title"] == "American President, The (1995)"
     assert movies.loc[4, "genres"] == ()  # "(no genres listed)" is no genre
-    links = datasets.read_links_checked(files, {1, 2, 3, 4, 5})
+    links = checked.read_links_checked(files, {1, 2, 3, 4, 5})
     assert links.values.tolist()[3] == [4, 112346, None]
-    tags = datasets.read_tags_checked(files, {1, 2, 3, 4, 5})
+    tags = checked.read_tags_checked(files, {1, 2, 3, 4, 5})
     assert tags.values.tolist()[0] == [2, 1, "pixar", 1445714994]
 
 
 def test_ratings_stream_in_chunks_with_their_line_numbers(tiny_dataset):
     files = datasets.locate(tiny_dataset)
-    chunks = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2, 3, 4, 5]), chunk_rows=4))
+    chunks = list(checked.iter_ratings_checked(files, movie_ids=np.array([1, 2, 3, 4, 5]), chunk_rows=4))
     assert [len(chunk) for chunk in chunks] == [4, 2]
     assert chunks[1]["line"].tolist() == [6, 7]
     assert chunks[1][["user_id", "movie_id", "rating"]].values.tolist() == [[2, 4, 0.5], [3, 3, 2.5]]
@@ -70,7 +70,7 @@ def test_dat_stream_translates_separators_whatever_the_read_size(tmp_path, block
     path = tmp_path / "ratings.dat"
     text = "".join(f"{u}::{m}::{(u + m) % 5 + 1}::97830{u}{m}\n" for u in range(1, 6) for m in range(1, 4))
     path.write_text(text)
-    stream = datasets._DatLines(path, block=block)
+    stream = checked._DatLines(path, block=block)
     assert stream.read() == text.replace("::", "\x1f").encode()
     stream.close()
 
@@ -79,7 +79,7 @@ def test_dat_ratings_stream_with_tiny_blocks_and_chunks(tmp_path):
     directory = write_dataset(tmp_path / "ml-1m", movies_dat="1::A (1990)::Drama\n2::B (1991)::Comedy\n",
                               ratings_dat="1::1::5::10\n1::2::3::11\n2::1::4::12\n")
     files = datasets.locate(directory)
-    frames = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2]), chunk_rows=2))
+    frames = list(checked.iter_ratings_checked(files, movie_ids=np.array([1, 2]), chunk_rows=2))
     assert pd.concat(frames)[["user_id", "movie_id", "rating", "line"]].values.tolist() == [
         [1, 1, 5.0, 1], [1, 2, 3.0, 2], [2, 1, 4.0, 3]]
 
@@ -89,13 +89,13 @@ def test_a_blank_line_inside_ratings_is_a_missing_value(tiny_dataset):
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:3] + ["\n"] + lines[3:]))
     with pytest.raises(datasets.DatasetError, match="ratings.csv, line 4: missing userId"):
-        list(datasets.iter_ratings_checked(datasets.locate(tiny_dataset)))
+        list(checked.iter_ratings_checked(datasets.locate(tiny_dataset)))
 
 
 def test_csv_movies_with_an_unquoted_comma_are_refused(tiny_dataset):
     (tiny_dataset / "movies.csv").write_text("movieId,title,genres\n1,Toy Story, The (1995),Comedy\n")
     with pytest.raises(datasets.DatasetError, match=r"movies.csv, line 2: expected 3 fields, found 4"):
-        datasets.read_movies_checked(datasets.locate(tiny_dataset))
+        checked.read_movies_checked(datasets.locate(tiny_dataset))
 
 
 # --- ml-100k and ml-20m --------------------------------------------------------
@@ -122,9 +122,9 @@ def test_ml100k_release_loads_with_canonical_columns(tmp_path):
 
 def test_ml100k_checked_readers(tmp_path):
     files = datasets.locate(write_ml100k(tmp_path / "ml-100k"))
-    movies = datasets.read_movies_checked(files)
+    movies = checked.read_movies_checked(files)
     assert movies["genres"].tolist() == [("Animation", "Children's", "Comedy"), ("Drama", "War"), ()]
-    chunks = list(datasets.iter_ratings_checked(files, movie_ids=np.array([1, 2, 267]), chunk_rows=3))
+    chunks = list(checked.iter_ratings_checked(files, movie_ids=np.array([1, 2, 267]), chunk_rows=3))
     assert [len(chunk) for chunk in chunks] == [3, 1]
     assert chunks[1][["user_id", "movie_id", "rating", "line"]].values.tolist() == [[22, 267, 4.0, 4]]
 
@@ -138,14 +138,14 @@ def test_ml100k_without_u_genre_uses_the_standard_genre_names(tmp_path):
 def test_ml100k_half_stars_are_refused_with_the_line(tmp_path):
     directory = write_ml100k(tmp_path / "ml-100k", data="196\t1\t3\t881250949\n186\t1\t4.5\t891717742\n")
     with pytest.raises(datasets.DatasetError, match=r"u.data, line 2: rating '4.5' is not one of 1, 2, 3, 4, 5"):
-        list(datasets.iter_ratings_checked(datasets.locate(directory)))
+        list(checked.iter_ratings_checked(datasets.locate(directory)))
 
 
 def test_ml100k_malformed_items_and_genres_are_refused(tmp_path):
     short = "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|1\n"
     directory = write_ml100k(tmp_path / "short", items=short)
     with pytest.raises(datasets.DatasetError, match=r"u.item, line 1: expected 24 fields separated by '\|'.*found 8"):
-        datasets.read_movies_checked(datasets.locate(directory))
+        checked.read_movies_checked(datasets.locate(directory))
     directory = write_ml100k(tmp_path / "flags", items=U100K_ITEMS.replace("|0|0|0\n", "|0|0|x\n", 1))
     with pytest.raises(datasets.DatasetError, match="u.item, line 1: genre flags must be 0 or 1"):
         datasets.load_movies(directory)
