@@ -20,7 +20,7 @@ from django.db.models import Count, Max
 from movies.engine import recommender
 from movies.engine.content import similar_movies
 from movies.models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
-from recsys.data.titles import split_title_year
+from recsys.data.titles import natural_title, split_title_year
 
 logger = logging.getLogger(__name__)
 
@@ -208,19 +208,18 @@ def recommendations_for_visitor(
 
 # --- Search ---------------------------------------------------------------
 
-_ARTICLE_SUFFIX = re.compile(r"^(?P<body>.*), (?P<article>the|a|an|les|la|le|il|el|der|die|das)$")
 _LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
 _NON_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
 
 
-def search_key(text: str) -> str:
-    """Lower case, accents and punctuation dropped, MovieLens' "Matrix, The" turned into "the matrix"."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower().strip()
-    text = split_title_year(text)[0]  # a year left in the title
-    match = _ARTICLE_SUFFIX.match(text)
-    if match:
-        text = f"{match['article']} {match['body']}"
+def search_key(text: str, *, natural: bool = True) -> str:
+    """Lower case, accents and punctuation dropped; with ``natural``, MovieLens' "Matrix, The"
+    first turned into "The Matrix" (:func:`recsys.data.titles.natural_title`), so "the matrix"."""
+    text = split_title_year(text.strip())[0]  # a year left in the title
+    if natural:
+        text = natural_title(text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = _NON_WORD.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -229,8 +228,9 @@ _title_index_lock = threading.Lock()
 _title_index: dict = {"fingerprint": None, "entries": []}
 
 
-def _title_entries() -> list[tuple[str, str, int, int]]:
-    """(search key, key without a leading article, movie id, rating count) for every movie.
+def _title_entries() -> list[tuple[str, str, str, int, int]]:
+    """(search key of the natural title, that key without a leading article, key of the MovieLens
+    title as stored, movie id, rating count) for every movie.
 
     Cached in process until the catalog's movie count or largest id changes.
     """
@@ -240,7 +240,7 @@ def _title_entries() -> list[tuple[str, str, int, int]]:
             entries = []
             for movie_id, title, count in Movie.objects.values_list("id", "title", "rating_count"):
                 key = search_key(title)
-                entries.append((key, _LEADING_ARTICLE.sub("", key), movie_id, count))
+                entries.append((key, _LEADING_ARTICLE.sub("", key), search_key(title, natural=False), movie_id, count))
             _title_index["entries"] = entries
             _title_index["fingerprint"] = fingerprint
         return _title_index["entries"]
@@ -249,21 +249,23 @@ def _title_entries() -> list[tuple[str, str, int, int]]:
 def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie]:
     """Movies whose title starts with (or contains, or nearly starts with) the query, best first.
 
-    Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
+    Both the natural title ("The Matrix") and MovieLens' ("Matrix, The") match: the query is read
+    as either. Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
     then, when those are fewer than ``limit``, typo-tolerant prefix matches (difflib ratio >= 0.75
     against the title's first letters, first letter right); ties go to the more-rated movie.
     """
     key = search_key(query[:SEARCH_MAX_QUERY_LENGTH])
     if not key:
         return []
+    raw_key = search_key(query[:SEARCH_MAX_QUERY_LENGTH], natural=False)
     entries = _title_entries()
     ranked: list[tuple[int, float, int, int]] = []
-    for title_key, _bare, movie_id, count in entries:
-        if title_key.startswith(key):
+    for title_key, _bare, stored_key, movie_id, count in entries:
+        if title_key.startswith(key) or stored_key.startswith(raw_key):
             ranked.append((0, 0.0, -count, movie_id))
-        elif f" {key}" in f" {title_key}":
+        elif f" {key}" in f" {title_key}" or f" {raw_key}" in f" {stored_key}":
             ranked.append((1, 0.0, -count, movie_id))
-        elif key in title_key:
+        elif key in title_key or raw_key in stored_key:
             ranked.append((2, 0.0, -count, movie_id))
     if len(ranked) < limit and len(key) >= 3:
         # Few plain matches: look for a typo in a prefix, comparing the query with the title's
@@ -271,7 +273,7 @@ def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie
         found = {movie_id for *_rest, movie_id in ranked}
         fuzzy = difflib.SequenceMatcher(autojunk=False)
         fuzzy.set_seq2(key)
-        for title_key, bare, movie_id, count in entries:
+        for title_key, bare, _stored, movie_id, count in entries:
             if movie_id in found:
                 continue
             # People rarely mistype the first letter; requiring it keeps this loop fast.

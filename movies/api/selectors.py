@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from movies.integrations.tmdb.client import poster_url_for_path
 from movies.models import Movie, Rating
+from recsys.data.titles import natural_title
 
 
 def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
@@ -11,7 +12,7 @@ def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
 
 
 def movie_items(*, ids: list[int]) -> dict[int, dict]:
-    """API items (title, year, genres, poster_url) for the movies among ``ids``; two plain
+    """API items (natural title, MovieLens title, year, genres, poster_url) for the movies among ``ids``; two plain
     queries, no model instances (this is on every API request)."""
     genres: dict[int, list[str]] = {}
     for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=ids).order_by(
@@ -20,7 +21,8 @@ def movie_items(*, ids: list[int]) -> dict[int, dict]:
     return {
         movie_id: {
             "movie_id": movie_id,
-            "title": title,
+            "title": natural_title(title),
+            "movielens_title": title,
             "year": year,
             "genres": genres.get(movie_id, []),
             "poster_url": poster_url_for_path(poster_path) or None,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from recsys.data.titles import natural_title
+
 REASON_POPULAR = "popular with everyone"
 
 
@@ -23,7 +25,8 @@ def reason_lines(picks: Sequence, *, history: Mapping[int, float], liked: Sequen
     if not picks:
         return []
     named = {movie for pick in picks for movie in (pick.similar_to, pick.because_of) if movie is not None}
-    titles = dict(Movie.objects.filter(pk__in=named).values_list("id", "title")) if named else {}
+    titles = {movie_id: natural_title(title)
+              for movie_id, title in Movie.objects.filter(pk__in=named).values_list("id", "title")} if named else {}
     genres: dict[int, list[str]] = {}
     picked = [pick.movie_id for pick in picks]
     for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=[*picked, *history]).order_by(

@@ -16,3 +16,71 @@ def split_title_year(raw: str) -> tuple[str, int | None]:
     if match and match.group("title"):
         return match.group("title"), int(match.group("year"))
     return text, None
+
+
+# Articles MovieLens moves to the end ("Matrix, The", "Cité des enfants perdus, La"): English,
+# French, Italian, Spanish, Portuguese, German, Dutch and Scandinavian. Case matters: "Texas" or
+# "Simon" after a comma are words, not articles.
+ARTICLES = (
+    "The", "A", "An",
+    "La", "Le", "Les", "L'", "Un", "Une",
+    "Il", "Lo", "I", "Gli", "Una", "Uno",
+    "El", "Los", "Las",
+    "O", "Os", "As",
+    "Der", "Die", "Das", "Ein", "Eine",
+    "De", "Het", "Een",
+    "Den", "Det", "En", "Et",
+)
+_ARTICLE_AT_END = re.compile(r"^(?P<body>.+?),\s+(?P<article>" + "|".join(re.escape(a) for a in ARTICLES) + r")$")
+_AKA = re.compile(r"^(?P<aka>a\.k\.a\.?\s+)(?P<rest>.+)$", re.IGNORECASE)
+
+
+def _article_first(text: str) -> str:
+    """"Matrix, The" -> "The Matrix"; "Âge d'or, L'" -> "L'Âge d'or"; anything else unchanged."""
+    stripped = text.strip()
+    aka = _AKA.match(stripped)
+    if aka:
+        return aka["aka"] + _article_first(aka["rest"])
+    match = _ARTICLE_AT_END.match(stripped)
+    if not match:
+        return stripped
+    body, article = match["body"].strip(), match["article"]
+    return f"{article}{body}" if article.endswith("'") else f"{article} {body}"
+
+
+def _trailing_groups(text: str) -> tuple[str, list[str]]:
+    """The title proper and its trailing parenthesised groups, innermost text of each:
+    "Amélie (Fabuleux destin d'Amélie Poulain, Le)" -> ("Amélie", ["Fabuleux destin d'Amélie Poulain, Le"])."""
+    groups: list[str] = []
+    rest = text.rstrip()
+    while rest.endswith(")"):
+        depth, start = 0, None
+        for position in range(len(rest) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(rest[position], 0)
+            if depth == 0:
+                start = position
+                break
+        # Unbalanced, the whole text one group ("(Untitled)") or part of a word ("Frontière(s)"):
+        # the rest is the title itself.
+        if not start or not rest[start - 1].isspace():
+            break
+        groups.insert(0, rest[start + 1:-1])
+        rest = rest[:start].rstrip()
+    return rest, groups
+
+
+def natural_title(title: str) -> str:
+    """The title as people write it: the article MovieLens moved to the end put back in front,
+    in the title and in each trailing alternative title.
+
+    "Matrix, The" -> "The Matrix"; "City of Lost Children, The (Cité des enfants perdus, La)" ->
+    "The City of Lost Children (La Cité des enfants perdus)"; "Christmas Story, A (a.k.a. X, The)"
+    -> "A Christmas Story (a.k.a. The X)". A year still attached is kept: "Heat, The (1995)" ->
+    "The Heat (1995)".
+    """
+    text = (title or "").strip()
+    body, year = split_title_year(text)
+    suffix = f" ({year})" if year is not None else ""
+    main, groups = _trailing_groups(body)
+    parts = [_article_first(main), *(f"({_article_first(group)})" for group in groups)]
+    return " ".join(part for part in parts if part) + suffix

@@ -130,8 +130,20 @@ def test_search_ranks_prefix_before_substring_and_handles_empty(named_catalog):
     assert selectors.movie_search(query="zzzzqqq") == []
 
 
+@pytest.mark.parametrize("query", ["The Matrix", "matrix", "Matrix, The", "matrix the", "Matrix, The (1999)"])
+def test_search_matches_the_natural_and_the_movielens_title(named_catalog, query):
+    assert [m.id for m in selectors.movie_search(query=query)][:1] == [2571]
+
+
+@pytest.mark.parametrize("query", ["Le Fabuleux destin", "fabuleux destin d'amelie poulain, le", "amelie le fab"])
+def test_search_matches_an_alternative_title_either_way(named_catalog, query):
+    assert [m.id for m in selectors.movie_search(query=query)] == [4973]
+
+
 def test_search_key_moves_trailing_articles_and_drops_punctuation():
     assert selectors.search_key("Matrix, The") == "the matrix"
+    assert selectors.search_key("Matrix, The", natural=False) == "matrix the"
+    assert selectors.search_key("Cité des enfants perdus, La") == "la cite des enfants perdus"
     assert selectors.search_key("Amélie (2001)") == "amelie"
     assert selectors.search_key("Terminator 2: Judgment Day") == "terminator 2 judgment day"
 
