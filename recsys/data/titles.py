@@ -84,3 +84,17 @@ def natural_title(title: str) -> str:
     main, groups = _trailing_groups(body)
     parts = [_article_first(main), *(f"({_article_first(group)})" for group in groups)]
     return " ".join(part for part in parts if part) + suffix
+
+
+def title_variants(title: str) -> list[str]:
+    """Every name a movie goes by, natural order of articles: the whole title, the title proper
+    without its parenthesised alternatives, and each alternative ("a.k.a." dropped), in that
+    order and without repeats. "Amélie (Fabuleux destin d'Amélie Poulain, Le)" ->
+    ["Amélie (Le Fabuleux destin d'Amélie Poulain)", "Amélie", "Le Fabuleux destin d'Amélie Poulain"]."""
+    body = split_title_year((title or "").strip())[0]
+    main, groups = _trailing_groups(body)
+    names = [natural_title(body), _article_first(main)]
+    for group in groups:
+        aka = _AKA.match(group.strip())
+        names.append(_article_first(aka["rest"] if aka else group))
+    return list(dict.fromkeys(name for name in names if name))

@@ -1,7 +1,7 @@
 """MovieLens titles: the year split off, and the article put back in front for people to read."""
 import pytest
 
-from recsys.data.titles import natural_title, split_title_year
+from recsys.data.titles import natural_title, split_title_year, title_variants
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -43,3 +43,11 @@ def test_split_title_year(raw, expected):
 ])
 def test_natural_title_puts_the_article_back_in_front(stored, natural):
     assert natural_title(stored) == natural
+
+
+def test_title_variants_name_the_title_proper_and_each_alternative():
+    assert title_variants("Amélie (Fabuleux destin d'Amélie Poulain, Le)") == [
+        "Amélie (Le Fabuleux destin d'Amélie Poulain)", "Amélie", "Le Fabuleux destin d'Amélie Poulain"]
+    assert title_variants("Seven (a.k.a. Se7en)") == ["Seven (a.k.a. Se7en)", "Seven", "Se7en"]
+    assert title_variants("Matrix, The") == ["The Matrix"]
+    assert title_variants("") == []
