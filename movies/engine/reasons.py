@@ -1,13 +1,18 @@
 """The one place that turns the ranker's picks into the sentences people read.
 
 The ranker (:meth:`recsys.ranking.ranker.Ranker.recommend`) says which part drove each pick and which
-liked movie explains it; this module only looks up titles and genres, in two queries whatever
+liked movie explains it; this module only looks up titles and genres, in three queries whatever
 the number of picks:
 
 * content: "similar to Heat, which you loved" (the liked movie most like it by text);
 * collaborative: "because you rated Heat 5 stars" (the liked movie nearest in the NCF's space);
-* popularity: "popular with people who like Comedy" (the pick's genre the person liked most);
+* popularity, when a film they liked shares one of its genres: "a popular Crime pick, like Heat,
+  which you rated 5 stars" (the pick's most telling genre, the rarest in the catalog, that a
+  liked film shares; their best-rated such film);
+* popularity otherwise: "popular with people who like Comedy" (the pick's genre the person rated most);
 * otherwise "popular with everyone".
+
+Titles are the natural ones ("The Matrix", :func:`recsys.data.titles.natural_title`).
 """
 from __future__ import annotations
 
@@ -20,11 +25,15 @@ REASON_POPULAR = "popular with everyone"
 
 def reason_lines(picks: Sequence, *, history: Mapping[int, float], liked: Sequence[int]) -> list[str]:
     """One line per pick (:class:`recsys.ranking.ranker.Pick`); ``liked``: the liked movies the model knows."""
-    from movies.models import Movie
+    from django.db.models import Count
+
+    from movies.models import Genre, Movie
 
     if not picks:
         return []
+    liked = [int(movie) for movie in liked]
     named = {movie for pick in picks for movie in (pick.similar_to, pick.because_of) if movie is not None}
+    named |= set(liked)
     titles = {movie_id: natural_title(title)
               for movie_id, title in Movie.objects.filter(pk__in=named).values_list("id", "title")} if named else {}
     genres: dict[int, list[str]] = {}
@@ -34,9 +43,10 @@ def reason_lines(picks: Sequence, *, history: Mapping[int, float], liked: Sequen
         genres.setdefault(movie_id, []).append(name)
     # The genres of what they liked (4 stars and up); of everything they rated when nothing yet.
     taste: dict[str, int] = {}
-    for movie_id in (list(liked) or list(history)):
+    for movie_id in (liked or list(history)):
         for genre in genres.get(int(movie_id), ()):
             taste[genre] = taste.get(genre, 0) + 1
+    size: dict[str, int] | None = None
     lines = []
     for pick in picks:
         if pick.similar_to is not None and titles.get(pick.similar_to):
@@ -44,8 +54,30 @@ def reason_lines(picks: Sequence, *, history: Mapping[int, float], liked: Sequen
         elif pick.because_of is not None and titles.get(pick.because_of):
             lines.append(f"because you rated {titles[pick.because_of]} {history[pick.because_of]:g} stars")
         else:
-            lines.append(_popular_line(genres.get(pick.movie_id, []), taste))
+            own = genres.get(pick.movie_id, [])
+            if size is None and own and liked:
+                size = dict(Genre.objects.annotate(n=Count("movies")).values_list("name", "n"))
+            line = _liked_film_line(own, liked, genres, titles, history, size or {})
+            lines.append(line or _popular_line(own, taste))
     return lines
+
+
+def _liked_film_line(own_genres: list[str], liked: Sequence[int], genres: Mapping[int, list[str]],
+                     titles: Mapping[int, str], history: Mapping[int, float], size: Mapping[str, int]) -> str:
+    """"a popular Crime pick, like Heat, which you rated 5 stars", or "" when no liked film shares a genre."""
+    best = None
+    for position, movie_id in enumerate(liked):
+        shared = set(own_genres) & set(genres.get(movie_id, ()))
+        if not shared or not titles.get(movie_id):
+            continue
+        genre = min(shared, key=lambda g: (size.get(g, 0) or float("inf"), g))  # the rarest says most
+        key = (size.get(genre, 0) or float("inf"), -history.get(movie_id, 0.0), position)
+        if best is None or key < best[0]:
+            best = (key, genre, movie_id)
+    if best is None:
+        return ""
+    _key, genre, movie_id = best
+    return f"a popular {genre} pick, like {titles[movie_id]}, which you rated {history[movie_id]:g} stars"
 
 
 def _popular_line(own_genres: list[str], taste: Mapping[str, int]) -> str:
