@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
-import random
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Max
 
 from movies.engine import recommender
 from movies.engine.content import similar_movies
-from movies.models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from movies.models import Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from recsys import elicitation
 from recsys.data.titles import natural_title, split_title_year, title_variants
 
 logger = logging.getLogger(__name__)
@@ -96,16 +96,34 @@ def _movies_in_order(ids: list[int]) -> list[Movie]:
 def movie_list_for_rating(
     *, state: VisitorState, n: int | None = None, seed: int = 0, exclude=()
 ) -> list[Movie]:
-    """Popular movies to rate, spread over genres and decades, never ones the visitor has seen.
+    """Movies to rate, never ones the visitor has seen, by the ``RATING_GRID_STRATEGY`` setting.
 
-    The pool is the most-rated movies; a seeded jitter on popularity rank varies the picks, and a cap
-    per (most distinctive) genre and per decade keeps one kind of film from filling the grid.
+    * ``"informative"`` (the default): :func:`recsys.elicitation.informative_screen`: movies the
+      visitor has probably seen whose rating tells the model most, over distinct tastes, one per
+      series, adapting to what they rated and skipped (docs/evaluation.md, "Rating grid"). Falls
+      back to the popular grid while the database holds no MovieLens ratings.
+    * ``"popular"``: :func:`recsys.elicitation.popular_screen`: the most-rated movies with a
+      seeded jitter of their rank and caps per genre and decade.
+
     ``exclude`` holds extra ids to leave out, e.g. the cards already on screen when one is replaced.
     """
     n = settings.RATING_GRID_SIZE if n is None else n
     if n <= 0:
         return []
-    excluded = state.seen_ids | {int(movie_id) for movie_id in exclude}
+    strategy = getattr(settings, "RATING_GRID_STRATEGY", elicitation.STRATEGY_INFORMATIVE)
+    if strategy not in elicitation.STRATEGIES:
+        raise ImproperlyConfigured(
+            f"RATING_GRID_STRATEGY is {strategy!r}; it must be one of {', '.join(elicitation.STRATEGIES)}")
+    extra = {int(movie_id) for movie_id in exclude}
+    if strategy == elicitation.STRATEGY_INFORMATIVE:
+        catalog = _elicitation_catalog()
+        if catalog is not None:
+            return _movies_in_order(elicitation.informative_screen(
+                catalog, rated=state.ratings, skipped=state.skipped, exclude={*state.hidden, *extra}, n=n, seed=seed))
+    return _popular_grid(excluded=state.seen_ids | extra, n=n, seed=seed)
+
+
+def _popular_grid(*, excluded: set[int], n: int, seed: int) -> list[Movie]:
     # Fetch enough that, after exclusion, RATING_POOL_SIZE candidates normally remain.
     limit = RATING_POOL_SIZE + len(excluded)
     rows = [
@@ -115,51 +133,42 @@ def movie_list_for_rating(
     ]
     if not rows:
         return []
-    ids = [movie_id for movie_id, _ in rows]
     genres_of: dict[int, list[int]] = {}
-    for movie_id, genre_id in Movie.genres.through.objects.filter(movie_id__in=ids).values_list(
+    for movie_id, genre_id in Movie.genres.through.objects.filter(movie_id__in=[m for m, _ in rows]).values_list(
         "movie_id", "genre_id"
     ):
         genres_of.setdefault(movie_id, []).append(genre_id)
-    genre_frequency: dict[int, int] = {}
-    for genre_ids in genres_of.values():
-        for genre_id in genre_ids:
-            genre_frequency[genre_id] = genre_frequency.get(genre_id, 0) + 1
+    return _movies_in_order(elicitation.popular_screen(rows, genres_of, n=n, seed=seed))
 
-    rng = random.Random(seed)
-    # Rank jitter: a movie at rank r competes as if at rank r * U(0.3, 1.7), so popular films still
-    # come first on average but every seed shows a different mix.
-    order = sorted(range(len(rows)), key=lambda index: (index + 1) * rng.uniform(0.3, 1.7))
-    genre_cap = max(2, math.ceil(n / 4))
-    decade_cap = max(2, math.ceil(n / 3))
-    primary_of: dict[int, int | None] = {}
-    for movie_id, _year in rows:
-        genre_ids = genres_of.get(movie_id, [])
-        # The rarest of a movie's genres says most about it ("Animation" rather than "Comedy").
-        primary_of[movie_id] = min(genre_ids, key=lambda g: (genre_frequency[g], g)) if genre_ids else None
-    genre_count: dict[int | None, int] = {}
-    decade_count: dict[int | None, int] = {}
-    chosen: list[int] = []
-    taken: set[int] = set()
-    # Caps first as set, then doubled, then lifted: a small or one-sided catalog still fills the grid.
-    for factor in (1, 2, None):
-        for index in order:
-            movie_id, year = rows[index]
-            if movie_id in taken:
-                continue
-            primary = primary_of[movie_id]
-            decade = (year // 10) * 10 if year else None
-            if factor is not None and (
-                genre_count.get(primary, 0) >= genre_cap * factor or decade_count.get(decade, 0) >= decade_cap * factor
-            ):
-                continue
-            chosen.append(movie_id)
-            taken.add(movie_id)
-            genre_count[primary] = genre_count.get(primary, 0) + 1
-            decade_count[decade] = decade_count.get(decade, 0) + 1
-            if len(chosen) == n:
-                return _movies_in_order(chosen)
-    return _movies_in_order(chosen)
+
+_elicitation_lock = threading.Lock()
+_elicitation_cache: dict = {"fingerprint": None, "catalog": None}
+
+
+def _elicitation_catalog() -> elicitation.ElicitationCatalog | None:
+    """The informative grid's catalog from the MovieLens ratings in the database (None when there
+    are none); built once per process (about a second) and again when the ratings change."""
+    fingerprint = tuple(Rating.objects.aggregate(count=Count("id"), top=Max("id")).values())
+    if not fingerprint[0]:
+        return None
+    with _elicitation_lock:
+        if _elicitation_cache["fingerprint"] != fingerprint:
+            import pandas as pd
+
+            ratings = pd.DataFrame(list(Rating.objects.values_list("user_id", "movie_id", "rating").iterator(
+                chunk_size=20_000)), columns=["user_id", "movie_id", "rating"])
+            pool = ratings["movie_id"].value_counts().index[: RATING_POOL_SIZE * 2].tolist()
+            genres: dict[int, list[str]] = {}
+            for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=pool).values_list(
+                    "movie_id", "genre__name"):
+                genres.setdefault(movie_id, []).append(name)
+            movies = pd.DataFrame(
+                [(movie_id, title, year, "|".join(sorted(genres.get(movie_id, []))))
+                 for movie_id, title, year in Movie.objects.filter(pk__in=pool).values_list("id", "title", "year")],
+                columns=["movie_id", "title", "year", "genres"])
+            _elicitation_cache["catalog"] = elicitation.catalog_from_ratings(ratings, movies)
+            _elicitation_cache["fingerprint"] = fingerprint
+        return _elicitation_cache["catalog"]
 
 
 def rated_movies(*, state: VisitorState) -> list[Movie]:

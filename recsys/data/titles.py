@@ -98,3 +98,24 @@ def title_variants(title: str) -> list[str]:
         aka = _AKA.match(group.strip())
         names.append(_article_first(aka["rest"] if aka else group))
     return list(dict.fromkeys(name for name in names if name))
+
+
+_SERIES_BREAK = re.compile(r"\s*(?::|\s-\s|\u2013|\u2014|\band the\b)\s*")
+_SEQUEL_NUMBER = re.compile(r"(?:\s+(?:part|chapter|episode|vol|volume)?\s*(?:\d+|[ivx]+))+$")
+_KEY_ARTICLE = re.compile(r"^(?:the|a|an)\s+")  # "Die Hard" is no German article
+
+
+def franchise_key(title: str) -> str:
+    """A key shared by the films of one series: "Toy Story 2", "Star Wars: Episode V - The Empire
+    Strikes Back" and "Lord of the Rings: The Two Towers, The" give "toy story", "star wars" and
+    "lord of the rings" (the title proper up to a colon, dash or "and the", article, sequel
+    number and punctuation dropped, lower case, accents off). Different series can share a key
+    ("Beauty and the Beast", "Beauty Shop" do not; "Harry Potter and the ..." all do)."""
+    import unicodedata
+
+    main = _trailing_groups(split_title_year((title or "").strip())[0])[0]
+    text = unicodedata.normalize("NFKD", natural_title(main)).encode("ascii", "ignore").decode("ascii").lower()
+    head = _SERIES_BREAK.split(text, maxsplit=1)[0] or text
+    head = re.sub(r"[^\w\s]", " ", head)
+    head = _KEY_ARTICLE.sub("", re.sub(r"\s+", " ", head).strip())
+    return _SEQUEL_NUMBER.sub("", head).strip() or head

@@ -1,7 +1,7 @@
 """MovieLens titles: the year split off, and the article put back in front for people to read."""
 import pytest
 
-from recsys.data.titles import natural_title, split_title_year, title_variants
+from recsys.data.titles import franchise_key, natural_title, split_title_year, title_variants
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -51,3 +51,16 @@ def test_title_variants_name_the_title_proper_and_each_alternative():
     assert title_variants("Seven (a.k.a. Se7en)") == ["Seven (a.k.a. Se7en)", "Seven", "Se7en"]
     assert title_variants("Matrix, The") == ["The Matrix"]
     assert title_variants("") == []
+
+
+@pytest.mark.parametrize("title, key", [
+    ("Toy Story 2", "toy story"), ("Toy Story", "toy story"),
+    ("Star Wars: Episode V - The Empire Strikes Back", "star wars"),
+    ("Lord of the Rings: The Two Towers, The", "lord of the rings"),
+    ("Harry Potter and the Chamber of Secrets", "harry potter"),
+    ("Godfather: Part II, The", "godfather"), ("Rocky III", "rocky"), ("Die Hard 2", "die hard"),
+    ("Back to the Future Part II", "back to the future"), ("Kill Bill: Vol. 2", "kill bill"),
+    ("Heat", "heat"), ("Seven (a.k.a. Se7en)", "seven"),
+])
+def test_franchise_key_groups_the_films_of_a_series(title, key):
+    assert franchise_key(title) == key
