@@ -11,13 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys import elicitation  # noqa: E402
-from recsys.data.datasets import load_movies, load_ratings  # noqa: E402
-from recsys.data.titles import split_title_year  # noqa: E402
-from recsys.evaluation.elicitation import default_strategies, format_table, run_simulation  # noqa: E402
+from recsys import elicitation
+from recsys.data.datasets import load_movies, load_ratings
+from recsys.data.titles import split_title_year
+from recsys.evaluation.elicitation import default_strategies, format_table, run_simulation
 
 
 def main(argv=None) -> int:

@@ -110,7 +110,8 @@ class MovieAdmin(admin.ModelAdmin):
     ordering = ["-rating_count", "id"]
     filter_horizontal = ["genres"]
     readonly_fields = [
-        "id", "display_title", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "mean_rating", "rating_histogram",
+        "id", "display_title", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "mean_rating",
+        "rating_histogram",
         "tmdb_status", "tmdb_fetched_at",
     ]
     fieldsets = [

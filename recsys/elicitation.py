@@ -270,7 +270,8 @@ def popular_screen_from_catalog(catalog: ElicitationCatalog, *, rated: Collectio
                                 seed: int = 0) -> list[int]:
     """:func:`popular_screen` over an :class:`ElicitationCatalog` (the simulation's popular grid)."""
     seen = {int(m) for m in (*rated, *skipped, *exclude)}
-    pool = [(int(m), int(y) or None) for m, y in zip(catalog.ids.tolist(), catalog.years.tolist()) if int(m) not in seen]
+    pool = [(int(m), int(y) or None) for m, y in zip(catalog.ids.tolist(), catalog.years.tolist())
+            if int(m) not in seen]
     genres_of = {int(m): g for m, g in zip(catalog.ids.tolist(), catalog.genres)}
     return popular_screen(pool, genres_of, n=n, seed=seed)
 

@@ -95,13 +95,13 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
     n_catalog = len(ranker.items)
     rows = []
     for name, strategy in strategies.items():
-        counts = {s: [] for s in range(0, screens + 1)}
-        ndcgs = {s: [] for s in range(0, screens + 1)}
-        lists = {s: [] for s in range(0, screens + 1)}
+        counts = {s: [] for s in range(screens + 1)}
+        ndcgs = {s: [] for s in range(screens + 1)}
+        lists = {s: [] for s in range(screens + 1)}
         for user, person in people.items():
             rated: dict[int, float] = {}
             skipped: set[int] = set()
-            for screen in range(0, screens + 1):
+            for screen in range(screens + 1):
                 shown = strategy(catalog, rated=rated, skipped=skipped, exclude=(), n=screen_size,
                                  seed=[seed, int(user), screen]) if screen else []
                 for movie_id in shown:
@@ -122,7 +122,7 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
                 lists[screen].append(recommended)
                 if relevant:
                     ndcgs[screen].append(metrics.ndcg_at_k(recommended, relevant, k))
-        for screen in range(0, screens + 1):
+        for screen in range(screens + 1):
             rows.append(SimulationRow(protocol=protocol, strategy=name, screens=screen,
                                       ratings=float(np.mean(counts[screen])),
                                       ndcg=float(np.mean(ndcgs[screen])) if ndcgs[screen] else float("nan"),
@@ -187,6 +187,6 @@ def format_table(table: pd.DataFrame) -> str:
         base = popular.get((row.protocol, row.screens))
         change = f"{(row.ndcg / base - 1):+.0%}" if base and np.isfinite(base) and base > 0 else "—"
         spread = f" ± {row.ndcg_sd:.3f}" if np.isfinite(row.ndcg_sd) else ""
-        lines.append(f"| {row.protocol} | {row.strategy} | {row.screens} | {row.ratings:.1f} | {row.ndcg:.3f}{spread} | "
-                     f"{change} | {row.coverage:.3f} |")
+        lines.append(f"| {row.protocol} | {row.strategy} | {row.screens} | {row.ratings:.1f} | "
+                     f"{row.ndcg:.3f}{spread} | {change} | {row.coverage:.3f} |")
     return "\n".join(lines)
