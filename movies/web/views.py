@@ -19,9 +19,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from movies import selectors, services, sessions
+from movies.integrations import rating_files
 from movies.parsing import parse_int
 from movies.web.forms import (
     AccountDeleteForm,
@@ -38,6 +40,8 @@ GRID_SEED_SESSION_KEY = "grid_seed"
 MAX_SEED = 2**31 - 1
 # The matched ratings of an uploaded file wait here (movie id, stars) until the person confirms.
 IMPORT_SESSION_KEY = "ratings_import"
+# The largest upload request read: the file's limit plus room for the form's other fields.
+IMPORT_MAX_REQUEST_BYTES = rating_files.MAX_BYTES + 64 * 1024
 
 
 def _is_fetch(request: HttpRequest) -> bool:
@@ -269,9 +273,27 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@csrf_exempt  # only to look at the size first: the view below checks the CSRF token
 @require_http_methods(["GET", "POST"])
 def ratings_import(request: HttpRequest) -> HttpResponse:
-    """Upload an IMDb or Letterboxd ratings CSV; answers with what matched, to confirm. Stores nothing."""
+    """Upload an IMDb or Letterboxd ratings CSV; answers with what matched, to confirm. Stores nothing.
+
+    A request larger than :data:`IMPORT_MAX_REQUEST_BYTES` is refused before anything reads its
+    body (the CSRF check reads it): uploaded files do not count against
+    DATA_UPLOAD_MAX_MEMORY_SIZE and would otherwise be spooled to disk whatever their size.
+    """
+    if request.method == "POST" and (
+            parse_int(request.META.get("CONTENT_LENGTH", ""), low=0, high=2**63) or 0) > IMPORT_MAX_REQUEST_BYTES:
+        form = RatingFileForm(data={}, files={})
+        form.is_valid()
+        form.errors["file"] = form.error_class([rating_files.ERROR_TOO_BIG])
+        state = selectors.visitor_state(visitor=_visitor(request))
+        return render(request, "movies/ratings_import.html", {"form": form, "state": state}, status=400)
+    return _ratings_import(request)
+
+
+@csrf_protect
+def _ratings_import(request: HttpRequest) -> HttpResponse:
     state = selectors.visitor_state(visitor=_visitor(request))
     if request.method == "GET":
         return render(request, "movies/ratings_import.html", {"form": RatingFileForm(), "state": state})

@@ -109,12 +109,18 @@ def test_confirm_without_an_upload_changes_nothing(client, linked_catalog):
     assert client.get(UPLOAD).context["messages"]._loaded_messages[0].message == services.ERROR_IMPORT_NOTHING
 
 
-def test_confirm_is_post_only_with_csrf(linked_catalog):
+def test_upload_and_confirm_are_posts_with_csrf(linked_catalog):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
     assert strict.get(CONFIRM).status_code == 405
     assert strict.post(CONFIRM).status_code == 403
+    assert strict.post(UPLOAD, {"file": SimpleUploadedFile("r.csv", IMDB.encode())}).status_code == 403
+    assert IMPORT_SESSION_KEY not in strict.session
+    page = strict.get(UPLOAD)
+    token = page.cookies["csrftoken"].value
+    response = strict.post(UPLOAD, {"file": SimpleUploadedFile("r.csv", IMDB.encode()), "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and len(response.context["preview"].matched) == 3
 
 
 @pytest.mark.parametrize("data, message", [
@@ -132,6 +138,19 @@ def test_bad_files_get_a_clear_message_and_change_nothing(client, linked_catalog
     assert IMPORT_SESSION_KEY not in client.session
     assert client.post(CONFIRM)["Location"] == UPLOAD
     assert stored(client) == {}
+
+
+def test_a_huge_request_is_refused_before_its_body_is_read(client, linked_catalog, monkeypatch):
+    from django.core.handlers.wsgi import WSGIRequest
+
+    def never(self):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(WSGIRequest, "_load_post_and_files", never)
+    response = client.post(UPLOAD, data=b"x", content_type="multipart/form-data; boundary=b",
+                           CONTENT_LENGTH=str(50 * 1024 * 1024))
+    assert response.status_code == 400
+    assert escape(rating_files.ERROR_TOO_BIG) in response.content.decode()
 
 
 def test_upload_without_a_file_is_a_400(client, linked_catalog):
