@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recsys import elicitation
 from recsys.data.datasets import load_movies, load_ratings
 from recsys.data.titles import split_title_year
-from recsys.evaluation.elicitation import default_strategies, format_table, run_simulation
+from recsys.evaluation.elicitation import PROTOCOLS, default_strategies, format_table, run_simulation
 
 
 def main(argv=None) -> int:
@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--screens", type=int, default=3)
     parser.add_argument("--max-people", type=int, default=None)
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     parser.add_argument("--weights", default="", nargs="*",
                         help="informative weights, e.g. near_rated=1.5,diversity=1; several: one strategy each")
     args = parser.parse_args(argv)
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
         print(f"informative-{index}: {weights}", flush=True)
         strategies[f"informative-{index}"] = default_strategies(weights)[elicitation.STRATEGY_INFORMATIVE]
     table = run_simulation(ratings, movies, seeds=args.seeds, epochs=args.epochs, screens=args.screens,
-                           strategies=strategies, max_people=args.max_people)
+                           strategies=strategies, max_people=args.max_people, protocols=args.protocols)
     print(format_table(table))
     return 0
 

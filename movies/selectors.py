@@ -178,7 +178,7 @@ def rated_movies(*, state: VisitorState) -> list[Movie]:
     movies = list(Movie.objects.filter(pk__in=list(state.ratings)).prefetch_related("genres"))
     for movie in movies:
         movie.visitor_rating = state.ratings[movie.id]
-    movies.sort(key=lambda movie: (-movie.visitor_rating, movie.title))
+    movies.sort(key=lambda movie: (-movie.visitor_rating, movie.display_title))
     return movies
 
 
