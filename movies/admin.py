@@ -3,6 +3,8 @@
 Historical MovieLens data and visitors' feedback are never edited by hand here: the importer and
 the site own them, so those admins grant view permission only.
 """
+from datetime import UTC, datetime
+
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
@@ -11,8 +13,19 @@ from django.utils.html import format_html, format_html_join
 from movies.integrations.tmdb.client import poster_url
 from movies.models import RATING_VALUES, Genre, Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
 from movies.parsing import parse_int
+from movies.selectors import movie_search
+
+# Title searches also take the site search's best matches for the natural title.
+ADMIN_SEARCH_LIMIT = 100
 
 TAGS_SHOWN = 50
+
+
+def _when(timestamp: int | None) -> str:
+    """A MovieLens time (seconds since 1970, UTC) as people read it: "2015-03-31 06:40 UTC"."""
+    if timestamp is None:
+        return "—"
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class ReadOnlyAdminMixin:
@@ -74,16 +87,21 @@ class LimitedTagFormSet(BaseInlineFormSet):
 class TagInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Tag
     formset = LimitedTagFormSet
-    fields = ["tag", "user_id", "timestamp"]
+    fields = ["tag", "user_id", "tagged_at"]
     readonly_fields = fields
     extra = 0
     verbose_name_plural = f"tags (newest {TAGS_SHOWN})"
 
+    @admin.display(description="Tagged")
+    def tagged_at(self, tag):
+        return _when(tag.timestamp)
+
 
 @admin.register(Movie)
 class MovieAdmin(admin.ModelAdmin):
-    list_display = ["poster_thumbnail", "title", "year", "genre_names", "rating_count", "mean_rating"]
-    list_display_links = ["title"]
+    list_display = ["poster_thumbnail", "display_title", "title", "year", "genre_names", "rating_count",
+                    "mean_rating"]
+    list_display_links = ["display_title"]
     list_filter = ["genres", DecadeListFilter, HasPosterListFilter, "tmdb_status"]
     search_fields = ["title"]
     search_help_text = "Title, or a MovieLens, IMDb (tt0114709) or TMDB id."
@@ -92,11 +110,12 @@ class MovieAdmin(admin.ModelAdmin):
     ordering = ["-rating_count", "id"]
     filter_horizontal = ["genres"]
     readonly_fields = [
-        "id", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "mean_rating", "rating_histogram",
+        "id", "display_title", "poster_preview", "imdb_link", "tmdb_link", "rating_count", "mean_rating",
+        "rating_histogram",
         "tmdb_status", "tmdb_fetched_at",
     ]
     fieldsets = [
-        (None, {"fields": ["id", "title", "year", "genres", "poster_preview"]}),
+        (None, {"fields": ["id", "display_title", "title", "year", "genres", "poster_preview"]}),
         ("Links", {"fields": [("imdb_id", "imdb_link"), ("tmdb_id", "tmdb_link")]}),
         ("Ratings", {"fields": ["rating_count", "mean_rating", "rating_histogram"]}),
         ("TMDB", {"classes": ["collapse"], "fields": [
@@ -115,11 +134,20 @@ class MovieAdmin(admin.ModelAdmin):
         digits = term.lower().removeprefix("tt")
         number = parse_int(digits, low=1, high=2**31 - 1)
         if number is None:
-            return super().get_search_results(request, queryset, search_term)
+            # The title as stored ("Matrix, The") or as people write it ("The Matrix").
+            results, duplicates = super().get_search_results(request, queryset, search_term)
+            if not term:
+                return results, duplicates
+            natural = [movie.id for movie in movie_search(query=term, limit=ADMIN_SEARCH_LIMIT)]
+            return queryset.filter(Q(pk__in=results.values("pk")) | Q(pk__in=natural)), duplicates
         if term.lower().startswith("tt"):
             return queryset.filter(imdb_id=number), False
         ids = Q(pk=number) | Q(imdb_id=number) | Q(tmdb_id=number) | Q(title__icontains=term)
         return queryset.filter(ids), False
+
+    @admin.display(description="Title", ordering="title")
+    def display_title(self, movie):
+        return movie.display_title
 
     @admin.display(description="Poster")
     def poster_thumbnail(self, movie):
@@ -193,20 +221,28 @@ class GenreAdmin(admin.ModelAdmin):
 
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "user_id", "movie", "rating", "timestamp"]
+    list_display = ["id", "user_id", "movie", "rating", "rated_at"]
     list_select_related = ["movie"]
     list_filter = ["rating"]
     search_fields = ["=user_id", "=movie__id"]
     search_help_text = "A MovieLens user id or movie id."
     show_full_result_count = False
 
+    @admin.display(description="Rated", ordering="timestamp")
+    def rated_at(self, rating):
+        return _when(rating.timestamp)
+
 
 @admin.register(Tag)
 class TagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["tag", "user_id", "movie", "timestamp"]
+    list_display = ["tag", "user_id", "movie", "tagged_at"]
     list_select_related = ["movie"]
     search_fields = ["tag", "=user_id"]
     show_full_result_count = False
+
+    @admin.display(description="Tagged", ordering="timestamp")
+    def tagged_at(self, tag):
+        return _when(tag.timestamp)
 
 
 @admin.register(Visitor)

@@ -27,7 +27,7 @@ class CatalogEntry:
 
 
 _lock = threading.Lock()
-_state: dict = {"stamp": None, "checked_at": None, "entries": {}}
+_state: dict = {"stamp": None, "checked_at": None, "entries": {}, "genre_sizes": {}}
 
 
 def _stamp() -> tuple:
@@ -58,12 +58,23 @@ def catalog_entries() -> dict[int, CatalogEntry]:
             return _state["entries"]
         stamp = _stamp()
         if stamp != _state["stamp"]:
-            _state["entries"], _state["stamp"] = _read(), stamp
+            entries = _read()
+            sizes: dict[str, int] = {}
+            for entry in entries.values():
+                for genre in entry.genres:
+                    sizes[genre] = sizes.get(genre, 0) + 1
+            _state.update(entries=entries, genre_sizes=sizes, stamp=stamp)
         _state["checked_at"] = now
         return _state["entries"]
+
+
+def genre_sizes() -> dict[str, int]:
+    """How many movies of the catalog carry each genre (kept with the entries)."""
+    catalog_entries()
+    return _state["genre_sizes"]
 
 
 def catalog_reset() -> None:
     """Forget the copy (tests that change movies in place)."""
     with _lock:
-        _state.update(stamp=None, checked_at=None, entries={})
+        _state.update(stamp=None, checked_at=None, entries={}, genre_sizes={})

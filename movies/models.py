@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from recsys.data.titles import natural_title
+
 # Ratings are half stars from 0.5 to 5.0, as in MovieLens.
 RATING_VALUES = tuple(step / 2 for step in range(1, 11))
 RATING_MIN = RATING_VALUES[0]
@@ -66,10 +68,15 @@ class Movie(models.Model):
         ordering = ["title"]
 
     def __str__(self):
-        return f"{self.title} ({self.year})" if self.year else self.title
+        return f"{self.display_title} ({self.year})" if self.year else self.display_title
 
     def get_absolute_url(self):
         return reverse("movies:movie_detail", args=[self.id])
+
+    @property
+    def display_title(self) -> str:
+        """The title people read ("The Matrix"); ``title`` keeps MovieLens' own ("Matrix, The")."""
+        return natural_title(self.title)
 
     @property
     def imdb_url(self) -> str:

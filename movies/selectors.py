@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
-import random
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Max
 
 from movies.engine import recommender
 from movies.engine.content import similar_movies
-from movies.models import Movie, Tag, Visitor, VisitorMovieFlag, VisitorRating
-from recsys.data.titles import split_title_year
+from movies.models import Movie, Rating, Tag, Visitor, VisitorMovieFlag, VisitorRating
+from recsys import elicitation
+from recsys.data.titles import natural_title, split_title_year
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def visitor_state(*, visitor: Visitor | None) -> VisitorState:
     return VisitorState(ratings=ratings, skipped=frozenset(skipped), hidden=frozenset(hidden))
 
 
-def _movies_in_order(ids: list[int]) -> list[Movie]:
+def movies_in_order(ids: list[int]) -> list[Movie]:
     by_id = Movie.objects.prefetch_related("genres").in_bulk(ids)
     return [by_id[movie_id] for movie_id in ids if movie_id in by_id]
 
@@ -96,16 +96,34 @@ def _movies_in_order(ids: list[int]) -> list[Movie]:
 def movie_list_for_rating(
     *, state: VisitorState, n: int | None = None, seed: int = 0, exclude=()
 ) -> list[Movie]:
-    """Popular movies to rate, spread over genres and decades, never ones the visitor has seen.
+    """Movies to rate, never ones the visitor has seen, by the ``RATING_GRID_STRATEGY`` setting.
 
-    The pool is the most-rated movies; a seeded jitter on popularity rank varies the picks, and a cap
-    per (most distinctive) genre and per decade keeps one kind of film from filling the grid.
+    * ``"informative"`` (the default): :func:`recsys.elicitation.informative_screen`: movies the
+      visitor has probably seen whose rating tells the model most, over distinct tastes, one per
+      series, adapting to what they rated and skipped (docs/evaluation.md, "Rating grid"). Falls
+      back to the popular grid while the database holds no MovieLens ratings.
+    * ``"popular"``: :func:`recsys.elicitation.popular_screen`: the most-rated movies with a
+      seeded jitter of their rank and caps per genre and decade.
+
     ``exclude`` holds extra ids to leave out, e.g. the cards already on screen when one is replaced.
     """
     n = settings.RATING_GRID_SIZE if n is None else n
     if n <= 0:
         return []
-    excluded = state.seen_ids | {int(movie_id) for movie_id in exclude}
+    strategy = getattr(settings, "RATING_GRID_STRATEGY", elicitation.STRATEGY_INFORMATIVE)
+    if strategy not in elicitation.STRATEGIES:
+        raise ImproperlyConfigured(
+            f"RATING_GRID_STRATEGY is {strategy!r}; it must be one of {', '.join(elicitation.STRATEGIES)}")
+    extra = {int(movie_id) for movie_id in exclude}
+    if strategy == elicitation.STRATEGY_INFORMATIVE:
+        catalog = _elicitation_catalog()
+        if catalog is not None:
+            return movies_in_order(elicitation.informative_screen(
+                catalog, rated=state.ratings, skipped=state.skipped, exclude={*state.hidden, *extra}, n=n, seed=seed))
+    return _popular_grid(excluded=state.seen_ids | extra, n=n, seed=seed)
+
+
+def _popular_grid(*, excluded: set[int], n: int, seed: int) -> list[Movie]:
     # Fetch enough that, after exclusion, RATING_POOL_SIZE candidates normally remain.
     limit = RATING_POOL_SIZE + len(excluded)
     rows = [
@@ -115,51 +133,42 @@ def movie_list_for_rating(
     ]
     if not rows:
         return []
-    ids = [movie_id for movie_id, _ in rows]
     genres_of: dict[int, list[int]] = {}
-    for movie_id, genre_id in Movie.genres.through.objects.filter(movie_id__in=ids).values_list(
+    for movie_id, genre_id in Movie.genres.through.objects.filter(movie_id__in=[m for m, _ in rows]).values_list(
         "movie_id", "genre_id"
     ):
         genres_of.setdefault(movie_id, []).append(genre_id)
-    genre_frequency: dict[int, int] = {}
-    for genre_ids in genres_of.values():
-        for genre_id in genre_ids:
-            genre_frequency[genre_id] = genre_frequency.get(genre_id, 0) + 1
+    return movies_in_order(elicitation.popular_screen(rows, genres_of, n=n, seed=seed))
 
-    rng = random.Random(seed)
-    # Rank jitter: a movie at rank r competes as if at rank r * U(0.3, 1.7), so popular films still
-    # come first on average but every seed shows a different mix.
-    order = sorted(range(len(rows)), key=lambda index: (index + 1) * rng.uniform(0.3, 1.7))
-    genre_cap = max(2, math.ceil(n / 4))
-    decade_cap = max(2, math.ceil(n / 3))
-    primary_of: dict[int, int | None] = {}
-    for movie_id, _year in rows:
-        genre_ids = genres_of.get(movie_id, [])
-        # The rarest of a movie's genres says most about it ("Animation" rather than "Comedy").
-        primary_of[movie_id] = min(genre_ids, key=lambda g: (genre_frequency[g], g)) if genre_ids else None
-    genre_count: dict[int | None, int] = {}
-    decade_count: dict[int | None, int] = {}
-    chosen: list[int] = []
-    taken: set[int] = set()
-    # Caps first as set, then doubled, then lifted: a small or one-sided catalog still fills the grid.
-    for factor in (1, 2, None):
-        for index in order:
-            movie_id, year = rows[index]
-            if movie_id in taken:
-                continue
-            primary = primary_of[movie_id]
-            decade = (year // 10) * 10 if year else None
-            if factor is not None and (
-                genre_count.get(primary, 0) >= genre_cap * factor or decade_count.get(decade, 0) >= decade_cap * factor
-            ):
-                continue
-            chosen.append(movie_id)
-            taken.add(movie_id)
-            genre_count[primary] = genre_count.get(primary, 0) + 1
-            decade_count[decade] = decade_count.get(decade, 0) + 1
-            if len(chosen) == n:
-                return _movies_in_order(chosen)
-    return _movies_in_order(chosen)
+
+_elicitation_lock = threading.Lock()
+_elicitation_cache: dict = {"fingerprint": None, "catalog": None}
+
+
+def _elicitation_catalog() -> elicitation.ElicitationCatalog | None:
+    """The informative grid's catalog from the MovieLens ratings in the database (None when there
+    are none); built once per process (about a second) and again when the ratings change."""
+    fingerprint = tuple(Rating.objects.aggregate(count=Count("id"), top=Max("id")).values())
+    if not fingerprint[0]:
+        return None
+    with _elicitation_lock:
+        if _elicitation_cache["fingerprint"] != fingerprint:
+            import pandas as pd
+
+            ratings = pd.DataFrame(list(Rating.objects.values_list("user_id", "movie_id", "rating").iterator(
+                chunk_size=20_000)), columns=["user_id", "movie_id", "rating"])
+            pool = ratings["movie_id"].value_counts().index[: RATING_POOL_SIZE * 2].tolist()
+            genres: dict[int, list[str]] = {}
+            for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=pool).values_list(
+                    "movie_id", "genre__name"):
+                genres.setdefault(movie_id, []).append(name)
+            movies = pd.DataFrame(
+                [(movie_id, title, year, "|".join(sorted(genres.get(movie_id, []))))
+                 for movie_id, title, year in Movie.objects.filter(pk__in=pool).values_list("id", "title", "year")],
+                columns=["movie_id", "title", "year", "genres"])
+            _elicitation_cache["catalog"] = elicitation.catalog_from_ratings(ratings, movies)
+            _elicitation_cache["fingerprint"] = fingerprint
+        return _elicitation_cache["catalog"]
 
 
 def rated_movies(*, state: VisitorState) -> list[Movie]:
@@ -169,7 +178,7 @@ def rated_movies(*, state: VisitorState) -> list[Movie]:
     movies = list(Movie.objects.filter(pk__in=list(state.ratings)).prefetch_related("genres"))
     for movie in movies:
         movie.visitor_rating = state.ratings[movie.id]
-    movies.sort(key=lambda movie: (-movie.visitor_rating, movie.title))
+    movies.sort(key=lambda movie: (-movie.visitor_rating, movie.display_title))
     return movies
 
 
@@ -208,19 +217,18 @@ def recommendations_for_visitor(
 
 # --- Search ---------------------------------------------------------------
 
-_ARTICLE_SUFFIX = re.compile(r"^(?P<body>.*), (?P<article>the|a|an|les|la|le|il|el|der|die|das)$")
 _LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
 _NON_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
 
 
-def search_key(text: str) -> str:
-    """Lower case, accents and punctuation dropped, MovieLens' "Matrix, The" turned into "the matrix"."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower().strip()
-    text = split_title_year(text)[0]  # a year left in the title
-    match = _ARTICLE_SUFFIX.match(text)
-    if match:
-        text = f"{match['article']} {match['body']}"
+def search_key(text: str, *, natural: bool = True) -> str:
+    """Lower case, accents and punctuation dropped; with ``natural``, MovieLens' "Matrix, The"
+    first turned into "The Matrix" (:func:`recsys.data.titles.natural_title`), so "the matrix"."""
+    text = split_title_year(text.strip())[0]  # a year left in the title
+    if natural:
+        text = natural_title(text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = _NON_WORD.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -229,8 +237,9 @@ _title_index_lock = threading.Lock()
 _title_index: dict = {"fingerprint": None, "entries": []}
 
 
-def _title_entries() -> list[tuple[str, str, int, int]]:
-    """(search key, key without a leading article, movie id, rating count) for every movie.
+def _title_entries() -> list[tuple[str, str, str, int, int]]:
+    """(search key of the natural title, that key without a leading article, key of the MovieLens
+    title as stored, movie id, rating count) for every movie.
 
     Cached in process until the catalog's movie count or largest id changes.
     """
@@ -240,7 +249,7 @@ def _title_entries() -> list[tuple[str, str, int, int]]:
             entries = []
             for movie_id, title, count in Movie.objects.values_list("id", "title", "rating_count"):
                 key = search_key(title)
-                entries.append((key, _LEADING_ARTICLE.sub("", key), movie_id, count))
+                entries.append((key, _LEADING_ARTICLE.sub("", key), search_key(title, natural=False), movie_id, count))
             _title_index["entries"] = entries
             _title_index["fingerprint"] = fingerprint
         return _title_index["entries"]
@@ -249,21 +258,23 @@ def _title_entries() -> list[tuple[str, str, int, int]]:
 def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie]:
     """Movies whose title starts with (or contains, or nearly starts with) the query, best first.
 
-    Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
+    Both the natural title ("The Matrix") and MovieLens' ("Matrix, The") match: the query is read
+    as either. Ranking: whole-title prefix, then a word in the title starting with the query, then substring,
     then, when those are fewer than ``limit``, typo-tolerant prefix matches (difflib ratio >= 0.75
     against the title's first letters, first letter right); ties go to the more-rated movie.
     """
     key = search_key(query[:SEARCH_MAX_QUERY_LENGTH])
     if not key:
         return []
+    raw_key = search_key(query[:SEARCH_MAX_QUERY_LENGTH], natural=False)
     entries = _title_entries()
     ranked: list[tuple[int, float, int, int]] = []
-    for title_key, _bare, movie_id, count in entries:
-        if title_key.startswith(key):
+    for title_key, _bare, stored_key, movie_id, count in entries:
+        if title_key.startswith(key) or stored_key.startswith(raw_key):
             ranked.append((0, 0.0, -count, movie_id))
-        elif f" {key}" in f" {title_key}":
+        elif f" {key}" in f" {title_key}" or f" {raw_key}" in f" {stored_key}":
             ranked.append((1, 0.0, -count, movie_id))
-        elif key in title_key:
+        elif key in title_key or raw_key in stored_key:
             ranked.append((2, 0.0, -count, movie_id))
     if len(ranked) < limit and len(key) >= 3:
         # Few plain matches: look for a typo in a prefix, comparing the query with the title's
@@ -271,7 +282,7 @@ def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie
         found = {movie_id for *_rest, movie_id in ranked}
         fuzzy = difflib.SequenceMatcher(autojunk=False)
         fuzzy.set_seq2(key)
-        for title_key, bare, movie_id, count in entries:
+        for title_key, bare, _stored, movie_id, count in entries:
             if movie_id in found:
                 continue
             # People rarely mistype the first letter; requiring it keeps this loop fast.
@@ -286,7 +297,7 @@ def movie_search(*, query: str, limit: int = SEARCH_DEFAULT_LIMIT) -> list[Movie
             if best >= 0.75:
                 ranked.append((3, -best, -count, movie_id))
     ranked.sort()
-    return _movies_in_order([movie_id for *_rest, movie_id in ranked[:limit]])
+    return movies_in_order([movie_id for *_rest, movie_id in ranked[:limit]])
 
 
 # --- Movie page -----------------------------------------------------------
@@ -320,7 +331,7 @@ def movies_similar(*, movie: Movie, n: int = SIMILAR_DEFAULT_N, exclude=()) -> l
     excluded = set(exclude) | {movie.id}
     ids = similar_movies(movie.id, n + len(excluded))
     if ids:
-        return [m for m in _movies_in_order(ids) if m.id not in excluded][:n]
+        return [m for m in movies_in_order(ids) if m.id not in excluded][:n]
     genre_ids = [genre.id for genre in movie.genres.all()]
     if not genre_ids:
         return list(Movie.objects.popular().exclude(pk__in=excluded).prefetch_related("genres")[:n])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -215,3 +215,40 @@ def visitor_merge_into_user(*, visitor: Visitor | None, user, session: MutableMa
     if session is not None:
         session[VISITOR_SESSION_KEY] = str(account.pk)
     return account
+
+
+ERROR_IMPORT_NOTHING = "There is nothing to import: upload your ratings file first."
+
+
+def ratings_import(*, visitor: Visitor, ratings: Mapping[int, float]) -> int:
+    """Store many ratings at once (an IMDb or Letterboxd import), all or none; returns how many.
+
+    Every movie id and rating is checked before anything is written; a rating replaces the
+    visitor's earlier one of that movie and undoes a skip or hide of it, as :func:`rating_record`.
+    """
+    if not ratings:
+        raise ValidationError(ERROR_IMPORT_NOTHING, code="nothing")
+    parsed: dict[int, float] = {}
+    for movie_id, stars in ratings.items():
+        try:
+            number = int(movie_id)
+        except (TypeError, ValueError):
+            raise ValidationError(ERROR_UNKNOWN_MOVIE, code="unknown_movie") from None
+        parsed[number] = rating_parse(value=stars)
+    if Movie.objects.filter(pk__in=list(parsed)).count() != len(parsed):
+        raise ValidationError(ERROR_UNKNOWN_MOVIE, code="unknown_movie")
+    with transaction.atomic():
+        existing = {record.movie_id: record for record in
+                    VisitorRating.objects.select_for_update().filter(visitor=visitor, movie_id__in=list(parsed))}
+        changed = []
+        for movie_id, record in existing.items():
+            record.rating = parsed[movie_id]
+            record.updated_at = timezone.now()
+            changed.append(record)
+        VisitorRating.objects.bulk_update(changed, ["rating", "updated_at"])
+        VisitorRating.objects.bulk_create(
+            [VisitorRating(visitor=visitor, movie_id=movie_id, rating=stars)
+             for movie_id, stars in parsed.items() if movie_id not in existing])
+        VisitorMovieFlag.objects.filter(visitor=visitor, movie_id__in=list(parsed)).delete()
+    retrain.retrain_if_due()
+    return len(parsed)

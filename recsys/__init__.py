@@ -11,3 +11,11 @@ Layers, each importing only those above it:
   tuning of its weights on validation people.
 * ``recsys.evaluation``: metrics and the harness that measures every scorer, the ranker included.
 """
+import os as _os
+
+# TensorFlow's C++ side prints INFO lines (CPU features, oneDNN) on import and during training,
+# which flood `make run`'s console. It reads this variable once, when it is first imported, and
+# only recsys imports it, so it is set here: INFO is hidden, warnings and errors still show.
+# A value already in the environment wins (TF_CPP_MIN_LOG_LEVEL=0 brings everything back).
+TF_LOG_LEVEL = "1"
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)

@@ -158,10 +158,12 @@ def _response_schemas(f: dict) -> dict:
     "Recommendation": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["movie_id", "title", "year", "genres", "predicted_rating", "poster_url"],
+        "required": ["movie_id", "title", "movielens_title", "year", "genres", "predicted_rating", "poster_url"],
         "properties": {
             "movie_id": movie_id,
-            "title": {"type": "string"},
+            "title": {"type": "string", "description": "The title as people write it: \"The Matrix\"."},
+            "movielens_title": {"type": "string",
+                                "description": "MovieLens' own title, article moved to the end: \"Matrix, The\"."},
             "year": {"type": ["integer", "null"]},
             "genres": {"type": "array", "items": {"type": "string"}},
             "predicted_rating": stars_or_null,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from movies.catalog import catalog_entries
 from movies.integrations.tmdb.client import poster_url_for_path
 from movies.models import Rating
+from recsys.data.titles import natural_title
 
 
 def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
@@ -12,13 +13,14 @@ def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
 
 
 def movie_items(*, ids: list[int]) -> dict[int, dict]:
-    """API items (title, year, genres, poster_url) for the movies among ``ids`` that the catalog
-    holds; from the process's copy of the catalog, no query."""
+    """API items (natural title, MovieLens title, year, genres, poster_url) for the movies among
+    ``ids`` that the catalog holds; from the process's copy of the catalog, no query."""
     catalog = catalog_entries()
     return {
         movie_id: {
             "movie_id": movie_id,
-            "title": entry.title,
+            "title": natural_title(entry.title),
+            "movielens_title": entry.title,
             "year": entry.year,
             "genres": list(entry.genres),
             "poster_url": poster_url_for_path(entry.poster_path) or None,

@@ -110,7 +110,8 @@ def _recommendations(*, ratings, exclude, candidates, n, diversify, seed, user_i
         ratings=ratings, exclude=exclude, candidates=candidates, n=n, diversify=diversify, seed=seed, **extra))
     items = movie_items(ids=[rec.movie_id for rec in recs])
     out = [{
-        "movie_id": rec.movie_id, "title": items[rec.movie_id]["title"], "year": items[rec.movie_id]["year"],
+        "movie_id": rec.movie_id, "title": items[rec.movie_id]["title"],
+        "movielens_title": items[rec.movie_id]["movielens_title"], "year": items[rec.movie_id]["year"],
         "genres": items[rec.movie_id]["genres"], "predicted_rating": _stars(rec.predicted_rating),
         "poster_url": items[rec.movie_id]["poster_url"],
     } for rec in recs if rec.movie_id in items]  # a movie the model knows may have left the catalog

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from movies import services
+from movies.integrations import rating_files
 from movies.parsing import parse_int
 
 ERROR_PICK_A_RATING = "Pick a number of stars, or choose Clear."
@@ -107,3 +108,25 @@ class SearchForm(forms.Form):
 
 class SignupForm(UserCreationForm):
     """Django's own sign-up form; the view moves the visitor's ratings into the new account."""
+
+
+ERROR_NO_FILE = "Choose the CSV file of your IMDb or Letterboxd ratings."
+
+
+class RatingFileForm(forms.Form):
+    """An IMDb or Letterboxd ratings export; ``cleaned_data["file"]`` is the parsed
+    :class:`movies.integrations.rating_files.RatingFile`."""
+
+    file = forms.FileField(label="Your ratings file (CSV)", error_messages={"required": ERROR_NO_FILE,
+                                                                          "empty": rating_files.ERROR_EMPTY,
+                                                                          "invalid": ERROR_NO_FILE})
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # Checked before reading: a huge upload is refused without loading it.
+        if upload.size > rating_files.MAX_BYTES:
+            raise ValidationError(rating_files.ERROR_TOO_BIG, code="too_big")
+        try:
+            return rating_files.rating_file_parse(upload.read(rating_files.MAX_BYTES + 1))
+        except rating_files.RatingFileError as error:
+            raise ValidationError(str(error), code="bad_file") from None

@@ -7,6 +7,7 @@ redirect back with a flashed message, so the whole flow also works with JavaScri
 """
 from __future__ import annotations
 
+import csv
 import random
 
 from django.conf import settings
@@ -18,15 +19,29 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from movies import selectors, services, sessions
+from movies import rating_imports, selectors, services, sessions
+from movies.integrations import rating_files
 from movies.parsing import parse_int
-from movies.web.forms import AccountDeleteForm, MovieActionForm, RatingForm, SearchForm, SignupForm, StartOverForm
+from movies.web.forms import (
+    AccountDeleteForm,
+    MovieActionForm,
+    RatingFileForm,
+    RatingForm,
+    SearchForm,
+    SignupForm,
+    StartOverForm,
+)
 
 # The grid's shuffle seed lives in the session so a reload shows the same cards (minus rated ones).
 GRID_SEED_SESSION_KEY = "grid_seed"
 MAX_SEED = 2**31 - 1
+# The matched ratings of an uploaded file wait here (movie id, stars) until the person confirms.
+IMPORT_SESSION_KEY = "ratings_import"
+# The largest upload request read: the file's limit plus room for the form's other fields.
+IMPORT_MAX_REQUEST_BYTES = rating_files.MAX_BYTES + 64 * 1024
 
 
 def _is_fetch(request: HttpRequest) -> bool:
@@ -256,3 +271,67 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}! Your ratings are saved to your account.")
         return redirect("movies:home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@csrf_exempt  # only to look at the size first: the view below checks the CSRF token
+@require_http_methods(["GET", "POST"])
+def ratings_import(request: HttpRequest) -> HttpResponse:
+    """Upload an IMDb or Letterboxd ratings CSV; answers with what matched, to confirm. Stores nothing.
+
+    A request larger than :data:`IMPORT_MAX_REQUEST_BYTES` is refused before anything reads its
+    body (the CSRF check reads it): uploaded files do not count against
+    DATA_UPLOAD_MAX_MEMORY_SIZE and would otherwise be spooled to disk whatever their size.
+    """
+    if request.method == "POST" and (
+            parse_int(request.META.get("CONTENT_LENGTH", ""), low=0, high=2**63) or 0) > IMPORT_MAX_REQUEST_BYTES:
+        form = RatingFileForm(data={}, files={})
+        form.is_valid()
+        form.errors["file"] = form.error_class([rating_files.ERROR_TOO_BIG])
+        state = selectors.visitor_state(visitor=_visitor(request))
+        return render(request, "movies/ratings_import.html", {"form": form, "state": state}, status=400)
+    return _ratings_import(request)
+
+
+@csrf_protect
+def _ratings_import(request: HttpRequest) -> HttpResponse:
+    state = selectors.visitor_state(visitor=_visitor(request))
+    if request.method == "GET":
+        return render(request, "movies/ratings_import.html", {"form": RatingFileForm(), "state": state})
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    form = RatingFileForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "movies/ratings_import.html", {"form": form, "state": state}, status=400)
+    preview = rating_imports.rating_import_match(rating_file=form.cleaned_data["file"], state=state)
+    if preview.matched:
+        request.session[IMPORT_SESSION_KEY] = [[movie_id, stars] for movie_id, stars in preview.ratings.items()]
+    return render(request, "movies/ratings_import.html",
+                  {"form": RatingFileForm(), "preview": preview, "state": state})
+
+
+@require_POST
+def ratings_import_confirm(request: HttpRequest) -> HttpResponse:
+    """Store the ratings of the file uploaded last, in one transaction."""
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    if not isinstance(pending, list) or not pending:
+        messages.error(request, services.ERROR_IMPORT_NOTHING)
+        return redirect("movies:ratings_import")
+    try:
+        ratings = {int(movie_id): stars for movie_id, stars in pending}
+        count = services.ratings_import(visitor=_visitor_for_write(request), ratings=ratings)
+    except (TypeError, ValueError, ValidationError) as error:
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        messages.error(request, error.messages[0] if isinstance(error, ValidationError) else
+                       services.ERROR_IMPORT_NOTHING)
+        return redirect("movies:ratings_import")
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    messages.success(request, f"Imported {count} rating{'' if count == 1 else 's'}.")
+    return redirect(f"{reverse('movies:home')}#recommendations")
+
+
+@require_safe
+def ratings_export(request: HttpRequest) -> HttpResponse:
+    """The visitor's own ratings as a CSV download."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="my-ratings.csv"'
+    csv.writer(response).writerows(rating_imports.ratings_export_rows(visitor=_visitor(request)))
+    return response

@@ -36,6 +36,11 @@ def catalog():
     return toy
 
 
+@pytest.fixture
+def matrix(catalog):
+    return Movie.objects.create(id=2571, title="Matrix, The", year=1999)
+
+
 def make_movies(count: int) -> None:
     genres = [Genre.objects.create(name=f"G{i}") for i in range(3)]
     Movie.objects.bulk_create(
@@ -94,6 +99,29 @@ def test_search_and_filters(staff_client, catalog, query, expected):
     response = staff_client.get(CHANGELIST, query)
     assert response.status_code == 200
     assert sorted(movie.title for movie in response.context["cl"].result_list) == expected
+
+
+@pytest.mark.parametrize("q", ["the matrix", "Matrix, The", "matrix"])
+def test_search_finds_the_natural_and_the_movielens_title(staff_client, matrix, q):
+    response = staff_client.get(CHANGELIST, {"q": q})
+    assert [movie.title for movie in response.context["cl"].result_list] == ["Matrix, The"]
+
+
+def test_movie_list_shows_the_natural_title_and_the_movielens_one(staff_client, matrix):
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert '<th class="field-display_title"><a href="/admin/movies/movie/2571/change/">The Matrix</a></th>' in html
+    assert '<td class="field-title">Matrix, The</td>' in html
+
+
+def test_tag_and_rating_times_are_dates(staff_client, catalog):
+    Tag.objects.filter(tag="pixar").update(timestamp=1427784000)
+    Rating.objects.filter(user_id=11).update(timestamp=964982703)
+    tags = staff_client.get(reverse("admin:movies_tag_changelist")).content.decode()
+    assert '<td class="field-tagged_at">2015-03-31 06:40 UTC</td>' in tags
+    ratings = staff_client.get(reverse("admin:movies_rating_changelist"), {"q": "11"}).content.decode()
+    assert '<td class="field-rated_at">2000-07-30 18:45 UTC</td>' in ratings
+    page = staff_client.get(reverse("admin:movies_movie_change", args=[1])).content.decode()
+    assert "2015-03-31 06:40 UTC" in page
 
 
 def test_decade_filter_offers_every_decade_in_the_catalog(catalog, rf):

@@ -130,8 +130,20 @@ def test_search_ranks_prefix_before_substring_and_handles_empty(named_catalog):
     assert selectors.movie_search(query="zzzzqqq") == []
 
 
+@pytest.mark.parametrize("query", ["The Matrix", "matrix", "Matrix, The", "matrix the", "Matrix, The (1999)"])
+def test_search_matches_the_natural_and_the_movielens_title(named_catalog, query):
+    assert [m.id for m in selectors.movie_search(query=query)][:1] == [2571]
+
+
+@pytest.mark.parametrize("query", ["Le Fabuleux destin", "fabuleux destin d'amelie poulain, le", "amelie le fab"])
+def test_search_matches_an_alternative_title_either_way(named_catalog, query):
+    assert [m.id for m in selectors.movie_search(query=query)] == [4973]
+
+
 def test_search_key_moves_trailing_articles_and_drops_punctuation():
     assert selectors.search_key("Matrix, The") == "the matrix"
+    assert selectors.search_key("Matrix, The", natural=False) == "matrix the"
+    assert selectors.search_key("Cité des enfants perdus, La") == "la cite des enfants perdus"
     assert selectors.search_key("Amélie (2001)") == "amelie"
     assert selectors.search_key("Terminator 2: Judgment Day") == "terminator 2 judgment day"
 
@@ -158,3 +170,63 @@ def test_movie_detail_carries_the_visitors_rating_and_flag(named_catalog):
     assert detail.flagged == "hidden"
     assert detail.tags[0] == "pixar"
     assert selectors.movie_detail(movie_id=424242, state=state_with()) is None
+
+
+# --- The informative grid (RATING_GRID_STRATEGY = "informative") -----------------------------
+
+SERIES_TITLES = ["Toy Story", "Toy Story 2", "Heat", "Casino", "Alien", "Amélie", "Fargo", "Brazil", "Clue",
+                 "Jaws", "Rocky", "Tron", "Vertigo", "Psycho", "Big", "Ran", "Ed Wood", "Babe", "Cars", "Up",
+                 "Memento", "Gattaca", "Hook", "Speed", "Krull", "Willow", "Dune", "Heathers", "Zodiac", "Seven"]
+
+
+@pytest.fixture
+def rated_catalog(db):
+    """30 movies (Toy Story and its sequel the most rated), 40 MovieLens people in two camps."""
+    from movies.models import Rating
+
+    for index, title in enumerate(SERIES_TITLES, start=1):
+        make_movie(index, title, year=1960 + index, genres=["Drama" if index % 2 else "Comedy"],
+                   rating_count=1000 - index)
+    rows = []
+    for user in range(1, 41):
+        for movie in range(1, 31):
+            own = (user <= 20) == (movie <= 15)
+            if movie <= 2 or (user * 7 + movie * 3) % 10 < (8 if own else 1):
+                rows.append(Rating(user_id=user, movie_id=movie, rating=float(1 + (user + movie) % 5), timestamp=0))
+    Rating.objects.bulk_create(rows)
+    selectors._elicitation_cache.update(fingerprint=None, catalog=None)
+    yield
+    selectors._elicitation_cache.update(fingerprint=None, catalog=None)
+
+
+def test_informative_grid_shows_one_film_per_series_and_nothing_seen(rated_catalog, settings):
+    settings.RATING_GRID_STRATEGY = "informative"
+    ids = [m.id for m in selectors.movie_list_for_rating(state=state_with({5: 4.0}, skipped={6}, hidden={7}), n=12)]
+    assert len(ids) == 12 == len(set(ids))
+    assert len({1, 2} & set(ids)) == 1
+    assert not {5, 6, 7} & set(ids)
+
+
+def test_informative_grid_adapts_to_what_was_rated_and_skipped(rated_catalog, settings):
+    settings.RATING_GRID_STRATEGY = "informative"
+    first_camp = set(range(3, 16))
+    leaning = selectors.movie_list_for_rating(state=state_with({3: 4.0, 4: 5.0}, skipped={16, 17, 18}), n=6)
+    mirrored = selectors.movie_list_for_rating(state=state_with({16: 4.0, 17: 5.0}, skipped={3, 4, 5}), n=6)
+    assert len({m.id for m in leaning} & first_camp) > len({m.id for m in mirrored} & first_camp)
+
+
+def test_popular_grid_is_a_setting_and_a_bad_value_is_refused(rated_catalog, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.RATING_GRID_STRATEGY = "popular"
+    ids = [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=3)]
+    assert ids == [m.id for m in selectors._popular_grid(excluded=set(), n=12, seed=3)]
+    settings.RATING_GRID_STRATEGY = "clever"
+    with pytest.raises(ImproperlyConfigured, match="RATING_GRID_STRATEGY is 'clever'"):
+        selectors.movie_list_for_rating(state=state_with(), n=12)
+
+
+def test_informative_grid_falls_back_to_popular_without_movielens_ratings(catalog, settings):
+    settings.RATING_GRID_STRATEGY = "informative"
+    assert [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=3)] == [
+        m.id for m in selectors._popular_grid(excluded=set(), n=12, seed=3)]

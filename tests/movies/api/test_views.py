@@ -98,7 +98,7 @@ def test_recommendations_strict_top_n_leave_out_rated_and_excluded(client, api_c
     assert ids(body) == [4, 5, 6, 7, 8]
     assert body["model"] == {"status": "training", "trained_at": None, "kind": "popularity"}
     assert body["recommendations"][0] == {
-        "movie_id": 4, "title": "Film 4", "year": 1964, "genres": ["Drama"],
+        "movie_id": 4, "title": "Film 4", "movielens_title": "Film 4", "year": 1964, "genres": ["Drama"],
         "predicted_rating": body["recommendations"][0]["predicted_rating"],
         "poster_url": "https://image.tmdb.org/t/p/w342/poster4.jpg",
     }
@@ -546,3 +546,11 @@ def test_a_real_history_of_5000_ratings_is_accepted_with_the_default_limits(clie
     assert response.json()["recommendations"][0]["movie_id"] == 5001
     too_many = post(client, RECS, {"ratings": [*ratings, {"movie_id": 5001, "rating": 4}]})
     assert error_of(too_many) == (400, "ratings", R.ERROR_TOO_MANY_ITEMS.format(limit=5000))
+
+
+def test_recommendations_carry_the_natural_and_the_movielens_title(client, api_catalog):
+    Movie.objects.filter(pk=4).update(title="Matrix, The")
+    response = post(client, RECS, {"ratings": [{"movie_id": 1, "rating": 4.5}], "n": 3, "diversify": False})
+    body = matches_schema(response, "/api/recommendations", "post")
+    matrix = next(item for item in body["recommendations"] if item["movie_id"] == 4)
+    assert (matrix["title"], matrix["movielens_title"]) == ("The Matrix", "Matrix, The")

@@ -184,6 +184,28 @@ def test_a_popularity_driven_pick_says_so(engine_settings):
     make_movie(40, "Top Movie", genres=["Comedy", "Drama"])
     picks = recommender.recommend(ratings={1: 2.0}, n=1, diversify=False)
     assert [(p.movie_id, p.reason) for p in picks] == [(40, "popular with people who like Drama")]
-    # A genre they liked outweighs one they rated lower, however often.
+    # A film they liked that shares the pick's genre is named.
     picks = recommender.recommend(ratings={1: 2.0, 3: 1.5, 2: 4.5}, n=1, diversify=False)
-    assert [(p.movie_id, p.reason) for p in picks] == [(40, "popular with people who like Comedy")]
+    assert [(p.movie_id, p.reason) for p in picks] == [
+        (40, "a popular Comedy pick, like Airplane!, which you rated 4.5 stars")]
+
+
+def test_a_popularity_pick_names_the_liked_film_sharing_its_most_telling_genre(engine_settings):
+    from tests.movies.conftest import make_movie
+
+    save_model(engine_settings, extras=product_extras())
+    assert recommender.wait_until_ready(30)
+    make_movie(1, "Heat, The", genres=["Crime", "Drama"])
+    make_movie(2, "Airplane!", genres=["Comedy", "Drama"])
+    make_movie(3, "Solaris", genres=["Drama"])
+    make_movie(5, "Drama Filler", genres=["Comedy", "Drama"])
+    make_movie(40, "Top Movie", genres=["Crime", "Comedy", "Drama"])
+    # Crime (2 films in the catalog) tells more than Comedy (3) or Drama (5): the liked Crime
+    # film is named, with its natural title, though Airplane! got more stars.
+    picks = recommender.recommend(ratings={1: 4.0, 2: 5.0}, n=1, diversify=False)
+    assert [(p.movie_id, p.reason) for p in picks] == [
+        (40, "a popular Crime pick, like The Heat, which you rated 4 stars")]
+    # At equal rarity (3 films each) the better-rated film is named.
+    make_movie(7, "Crime Filler", genres=["Crime"])
+    picks = recommender.recommend(ratings={1: 4.0, 2: 5.0}, n=1, diversify=False)
+    assert [p.reason for p in picks] == ["a popular Comedy pick, like Airplane!, which you rated 5 stars"]

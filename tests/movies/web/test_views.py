@@ -413,3 +413,17 @@ def test_read_pages_answer_head(client, catalog, url, monkeypatch):
 @pytest.mark.parametrize("url", ["/", "/movies/1/", "/search/", "/analytics/"])
 def test_read_pages_refuse_put(client, catalog, url):
     assert client.put(url).status_code == 405
+
+
+def test_pages_show_natural_titles(client, named_catalog, visitor_of):
+    """MovieLens' "Matrix, The" reads "The Matrix" on the movie page, in search and in the ratings."""
+    detail = client.get(reverse("movies:movie_detail", args=[2571])).content.decode()
+    assert '<h1 class="detail__title">The Matrix <span class="detail__year">(1999)</span></h1>' in detail
+    assert "<title>The Matrix · Reel Picks</title>" in detail
+    assert "Matrix, The" not in detail
+    found = client.get(reverse("movies:search"), {"q": "matrix the"}).content.decode()
+    assert '<a href="/movies/2571/">The Matrix</a>' in found and "Matrix, The" not in found
+    rate(client, 4973, "5", fetch=False)
+    home = client.get(reverse("movies:home")).content.decode()
+    assert "Amélie (Le Fabuleux destin d&#x27;Amélie Poulain)" in home
+    assert "Fabuleux destin d&#x27;Amélie Poulain, Le" not in home
