@@ -5,7 +5,7 @@ weight triple then costs only a weighted sum and a top-k per person, so a whole 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -29,8 +29,6 @@ class TuningCase:
     history: dict[int, float]
     relevant: set[int]
     user_id: int | None = None  # set for a user the ranker was fitted on
-    #: Leave-one-out: the sampled movies ranked beside the relevant one (None: the catalog).
-    candidates: np.ndarray | None = None
 
 
 @dataclass
@@ -41,7 +39,6 @@ class _Prepared:
     seen: np.ndarray
     relevant: set
     n_ratings: int
-    allowed: np.ndarray | None = None  # rows ranked (leave-one-out), None: every row
 
 
 def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
@@ -68,29 +65,6 @@ def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float 
     return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
 
 
-def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, catalog: np.ndarray, *, n_negatives: int = 100,
-              seed: int = 7) -> list[TuningCase]:
-    """Leave-one-out validation cases (the NCF paper's protocol, on training data): each
-    person's fitting ratings as history, their *first* held-out rating by time (ties by movie
-    id; whatever its stars) as the one relevant movie, ranked against ``n_negatives`` movies of
-    ``catalog`` they rated in neither part, drawn with ``default_rng([seed, user_id])``."""
-    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
-                 for u, g in fit.groupby("user_id", sort=True)}
-    ordered = held_out.sort_values(["user_id", "timestamp", "movie_id"], kind="stable")
-    catalog = np.unique(np.asarray(catalog, dtype=np.int64))
-    cases = []
-    for user, group in ordered.groupby("user_id", sort=True):
-        rated = np.concatenate([np.fromiter(histories.get(int(user), {}), dtype=np.int64),
-                                group["movie_id"].to_numpy(dtype=np.int64)])
-        pool = np.setdiff1d(catalog, rated)
-        if pool.size < n_negatives:
-            continue
-        negatives = np.sort(np.random.default_rng([seed, int(user)]).choice(pool, size=n_negatives, replace=False))
-        cases.append(TuningCase(histories.get(int(user), {}), {int(group["movie_id"].iloc[0])}, user_id=int(user),
-                                candidates=negatives))
-    return cases
-
-
 def weight_grid(step: float = 0.1) -> list[tuple[float, float, float]]:
     """Every (content, collaborative, popularity) triple on a ``step`` grid summing to 1."""
     n = int(round(1 / step))
@@ -110,40 +84,20 @@ def prepare(ranker: Ranker, cases: Sequence[TuningCase]) -> list[_Prepared]:
         if not relevant:
             continue
         seen = ranker.items.indices(list(case.history))
-        allowed = None
-        if case.candidates is not None:
-            allowed = ranker.items.indices(np.concatenate([case.candidates, list(relevant)]).astype(np.int64))
-            allowed = allowed[allowed >= 0]
         out.append(_Prepared(ranker.parts(user_id=case.user_id, history=case.history), seen[seen >= 0], relevant,
-                             len(case.history), allowed))
+                             len(case.history)))
     return out
-
-
-def _lists(prepared: Sequence[_Prepared], weights_for: Callable[[int], np.ndarray], k: int) -> list[np.ndarray]:
-    lists = []
-    for person in prepared:
-        mix = np.asarray(weights_for(person.n_ratings), np.float32)[:, None]
-        scores = (mix * person.parts).sum(axis=0)
-        if person.allowed is not None:
-            ranked = np.full(scores.shape, -np.inf, np.float32)
-            ranked[person.allowed] = scores[person.allowed]
-            scores = ranked
-        scores[person.seen] = -np.inf
-        lists.append(top_k(scores, k))
-    return lists
 
 
 def mean_ndcg(prepared: Sequence[_Prepared], items, weights_for: Callable[[int], np.ndarray], k: int = 10) -> float:
     """Mean NDCG@k when each person's parts are mixed by ``weights_for(their number of ratings)``."""
-    values = [ndcg_at_k(items.ids[top].tolist(), person.relevant, k)
-              for person, top in zip(prepared, _lists(prepared, weights_for, k))]
+    values = []
+    for person in prepared:
+        mix = np.asarray(weights_for(person.n_ratings), np.float32)[:, None]
+        scores = (mix * person.parts).sum(axis=0)
+        scores[person.seen] = -np.inf
+        values.append(ndcg_at_k(items.ids[top_k(scores, k)].tolist(), person.relevant, k))
     return float(np.mean(values)) if values else 0.0
-
-
-def coverage(prepared: Sequence[_Prepared], items, weights_for: Callable[[int], np.ndarray], k: int = 10) -> float:
-    """Distinct movies in anybody's first k over the catalog size (as the harness's coverage@10)."""
-    lists = _lists(prepared, weights_for, k)
-    return len(set(np.concatenate(lists).tolist())) / len(items) if lists else 0.0
 
 
 def tune_weights(ranker: Ranker, cases: Sequence[TuningCase], *, grid: Sequence[Sequence[float]] | None = None,
@@ -167,55 +121,22 @@ def tune_weights(ranker: Ranker, cases: Sequence[TuningCase], *, grid: Sequence[
     return best["weights"], results
 
 
-def _choose(results: Sequence[dict], keys: Sequence[str], *, floor_key: str | None = None,
-            floor: float | None = None) -> dict:
-    """The result with the best sum of ``r[key] / max over results of r[key]`` (each
-    objective relative to its own best, so none wins by scale); among those with
-    ``r[floor_key] >= floor`` when any result reaches the floor. Ties: the first in grid order."""
-    pool = list(results)
-    if floor_key is not None and floor is not None and any(r[floor_key] >= floor for r in pool):
-        pool = [r for r in pool if r[floor_key] >= floor]
-    best = {key: max(r[key] for r in results) or 1.0 for key in keys}
-    return max(pool, key=lambda r: round(sum(r[key] / best[key] for key in keys), 10))
-
-
-def _triples(grid, sets: Mapping[str, tuple[Sequence[_Prepared], object]], k: int = 10,
-             coverage_of: tuple[str, Sequence[_Prepared], object] | None = None) -> list[dict]:
-    out = []
-    for weights in grid:
-        fixed = tuple(float(w) for w in weights)
-        row = {"weights": fixed}
-        for name, (prepared, items) in sets.items():
-            row[name] = mean_ndcg(prepared, items, lambda _n, w=fixed: w, k)
-        if coverage_of is not None:
-            name, prepared, items = coverage_of
-            row[name] = coverage(prepared, items, lambda _n, w=fixed: w, k)
-        out.append(row)
-    return out
-
-
 def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory: Callable[[], object], *,
                  seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
                  grid: Sequence[Sequence[float]] | None = None, ease_max_items: int | None = None,
                  schedule_grid: Sequence[tuple[int, int]] = SCHEDULE_GRID, min_regular_ratings: int = 100,
-                 min_new_coverage: float = 0.03, progress: Callable[[str], None] | None = None
-                 ) -> tuple[WeightSchedule, dict]:
+                 progress: Callable[[str], None] | None = None) -> tuple[WeightSchedule, dict]:
     """Tune the product's weights on validation people only, never the evaluation's test users.
 
     * cold validation: the harness's cold split (``seed``) is removed first, then 20% of the
       remaining users (``validation_seed``) are made cold and reveal their first k ratings;
     * warm validation: each user's last 20% of the warm protocol's *training* ratings (by time)
-      are held out;
-    * leave-one-out validation: the same people and ranker, each person's first held-out
-      rating against 100 movies they never rated (:func:`loo_cases`).
+      are held out.
 
-    Steps: the ``new`` triple by cold validation NDCG@10, among the triples whose coverage@10
-    over the people who revealed ``min(ks)`` ratings is at least ``min_new_coverage`` (when
-    any is); the ``regular`` triple by warm + leave-one-out validation NDCG@10 of the people
-    with at least ``min_regular_ratings`` ratings; then the breakpoints (``new_until``,
-    ``regular_from``) from ``schedule_grid`` by warm + cold + leave-one-out NDCG@10 over
-    everybody. Objectives are summed relative to their best over the grid. Defaults are kept
-    where a validation set is empty.
+    Steps: the ``new`` triple on cold validation; the ``regular`` triple on warm validation
+    people with at least ``min_regular_ratings`` ratings; then the breakpoints (``new_until``,
+    ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold validation
+    NDCG@10 over everybody. Defaults are kept where a validation set is empty.
 
     Returns:
         the tuned :class:`WeightSchedule` and ``{"new", "regular", "schedule"}`` grid results.
@@ -223,7 +144,6 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     from recsys.data.splits import cold_split, validation_split, warm_split
 
     say = progress or (lambda _line: None)
-    grid = list(grid or weight_grid())
 
     def ranker(train):
         ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
@@ -235,54 +155,34 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     cold = [case for reveal in ks for case in cold_cases(inner_cold.cold_ratings, reveal)]
     say(f"cold validation: {len(inner_cold.train):,} fitting ratings, {len(inner_cold.cold_users)} users, "
         f"{len(cold)} cases over k={list(ks)}")
-    cold_prepared = prepare(cold_ranker, cold)
-    fewest = [p for p in cold_prepared if p.n_ratings == min(ks)]
-    new_results = _triples(grid, {"ndcg": (cold_prepared, cold_ranker.items)},
-                           coverage_of=("coverage", fewest, cold_ranker.items))
-    if cold_prepared:
-        chosen = _choose(new_results, ["ndcg"], floor_key="coverage", floor=min_new_coverage)
-        new = chosen["weights"]
-        say(f"new: {new} cold validation NDCG@10 {chosen['ndcg']:.4f}, coverage@10 at k={min(ks)} "
-            f"{chosen['coverage']:.4f}")
-    else:
+    new, new_results = tune_weights(cold_ranker, cold, grid=grid, progress=say)
+    if new is None:
         say("no cold validation case has a findable relevant movie: keeping the default new weights")
         new = PRODUCT_WEIGHTS.new
 
     inner_warm = validation_split(warm_split(ratings).train, by="time")
     warm_ranker = ranker(inner_warm.train)
     warm = warm_cases(inner_warm.train, inner_warm.test)
-    loo = loo_cases(inner_warm.train, inner_warm.test, warm_ranker.items.ids, seed=validation_seed)
-    warm_prepared, loo_prepared = prepare(warm_ranker, warm), prepare(warm_ranker, loo)
-    regular_warm = [p for p in warm_prepared if p.n_ratings >= min_regular_ratings]
-    regular_loo = [p for p in loo_prepared if p.n_ratings >= min_regular_ratings]
-    say(f"warm validation: {len(warm_prepared)} people, {len(loo_prepared)} leave-one-out; "
-        f"{len(regular_warm)} / {len(regular_loo)} with >= {min_regular_ratings} ratings")
-    regular_results = _triples(grid, {"warm": (regular_warm, warm_ranker.items),
-                                      "loo": (regular_loo, warm_ranker.items)})
-    keys = [key for key, people in (("warm", regular_warm), ("loo", regular_loo)) if people]
-    if keys:
-        chosen = _choose(regular_results, keys)
-        regular = chosen["weights"]
-        say(f"regular: {regular} validation NDCG@10 warm {chosen['warm']:.4f}, leave-one-out {chosen['loo']:.4f}")
-    else:
+    regular_people = [case for case in warm if len(case.history) >= min_regular_ratings]
+    say(f"warm validation: {len(warm)} people, {len(regular_people)} with >= {min_regular_ratings} ratings")
+    regular, regular_results = tune_weights(warm_ranker, regular_people, grid=grid, progress=say)
+    if regular is None:
         say(f"no validation person with >= {min_regular_ratings} ratings: keeping the default regular weights")
         regular = PRODUCT_WEIGHTS.regular
 
     base = replace(PRODUCT_WEIGHTS, new=tuple(float(w) for w in new), regular=tuple(float(w) for w in regular))
+    warm_prepared, cold_prepared = prepare(warm_ranker, warm), prepare(cold_ranker, cold)
     schedule_results = []
     for new_until, regular_from in schedule_grid:
         candidate = replace(base, new_until=int(new_until), regular_from=int(regular_from))
         schedule_results.append({"new_until": int(new_until), "regular_from": int(regular_from),
                                  "warm": mean_ndcg(warm_prepared, warm_ranker.items, candidate.for_count),
-                                 "cold": mean_ndcg(cold_prepared, cold_ranker.items, candidate.for_count),
-                                 "loo": mean_ndcg(loo_prepared, warm_ranker.items, candidate.for_count)})
+                                 "cold": mean_ndcg(cold_prepared, cold_ranker.items, candidate.for_count)})
     results = {"new": new_results, "regular": regular_results, "schedule": schedule_results}
-    keys = [key for key, people in (("warm", warm_prepared), ("cold", cold_prepared), ("loo", loo_prepared))
-            if people]
-    if not keys:
+    if not warm_prepared and not cold_prepared:
         say("no validation person at all: keeping the default schedule")
         return base, results
-    best = _choose(schedule_results, keys)
+    best = max(schedule_results, key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"], -r["regular_from"]))
     say(f"schedule: new up to {best['new_until']} ratings, regular from {best['regular_from']}: "
-        f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}, leave-one-out {best['loo']:.4f}")
+        f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}")
     return replace(base, new_until=best["new_until"], regular_from=best["regular_from"]), results

@@ -8,13 +8,9 @@ from recsys.ncf.scorer import NCFScorer
 from recsys.ranking.ranker import WeightSchedule
 from recsys.ranking.tuning import (
     TuningCase,
-    _choose,
     _Prepared,
     cold_cases,
-    coverage,
-    loo_cases,
     mean_ndcg,
-    prepare,
     tune_product,
     tune_weights,
     warm_cases,
@@ -79,42 +75,6 @@ def test_warm_cases_pair_fitting_history_with_held_out_likes():
     assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {10: 4.0, 11: 2.0}, {12})
 
 
-def test_loo_cases_hold_the_next_rating_against_never_rated_negatives():
-    fit = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [10, 11, 10], "rating": [4.0, 2.0, 3.0],
-                        "timestamp": [1, 2, 1]})
-    # user 1's held-out ratings: 13 and 12 at the same time -> the lower id, 12, whatever its stars
-    held = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [13, 12, 14], "rating": [5.0, 1.0, 2.0],
-                         "timestamp": [7, 7, 3]})
-    catalog = np.array([10, 11, 12, 13, 14, 15, 16])
-    cases = loo_cases(fit, held, catalog, n_negatives=2, seed=5)
-    assert [(c.user_id, c.relevant) for c in cases] == [(1, {12}), (2, {14})]
-    assert cases[0].history == {10: 4.0, 11: 2.0}
-    # user 1 rated neither 14, 15 nor 16: two of them, drawn with default_rng([5, 1])
-    expected = np.sort(np.random.default_rng([5, 1]).choice(np.array([14, 15, 16]), size=2, replace=False))
-    np.testing.assert_array_equal(cases[0].candidates, expected)
-    assert loo_cases(fit, held, catalog, n_negatives=4, seed=5)[0].user_id == 2  # user 1 has only 3 unrated
-
-
-def test_prepared_loo_case_ranks_only_its_candidates():
-    # part 0 ranks 1, 3, 4, 5; the case allows only 4 (negative) and 5 (relevant)
-    ranker = FixedParts([1, 3, 4, 5], [[4, 3, 2, 1], [0, 0, 0, 0], [0, 0, 0, 0]])
-    prepared = prepare(ranker, [TuningCase({}, {5}, candidates=np.array([4]))])
-    assert prepared[0].allowed.tolist() == [2, 3]
-    # 4 then 5: NDCG@10 = 1 / log2(3); coverage = 2 of 4 movies
-    assert mean_ndcg(prepared, ranker.items, lambda _n: (1, 0, 0)) == pytest.approx(1 / np.log2(3))
-    assert coverage(prepared, ranker.items, lambda _n: (1, 0, 0)) == 0.5
-
-
-def test_choose_sums_objectives_relative_to_their_best_and_honours_a_floor():
-    results = [{"weights": "a", "warm": 0.10, "loo": 0.50, "cov": 0.01},
-               {"weights": "b", "warm": 0.08, "loo": 0.60, "cov": 0.05},
-               {"weights": "c", "warm": 0.05, "loo": 0.60, "cov": 0.09}]
-    # relative sums: a 1 + 0.833 = 1.833, b 0.8 + 1 = 1.8, c 0.5 + 1 = 1.5
-    assert _choose(results, ["warm", "loo"])["weights"] == "a"
-    assert _choose(results, ["warm", "loo"], floor_key="cov", floor=0.03)["weights"] == "b"
-    assert _choose(results, ["warm"], floor_key="cov", floor=0.5)["weights"] == "a"  # nobody reaches it
-
-
 @pytest.mark.slow
 def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame):
     grid = [(0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.5, 0.5)]
@@ -123,8 +83,8 @@ def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame
                                     schedule_grid=schedule, min_regular_ratings=1)
     assert isinstance(weights, WeightSchedule)
     assert [r["weights"] for r in results["new"]] == grid
-    assert weights.new == _choose(results["new"], ["ndcg"], floor_key="coverage", floor=0.03)["weights"]
-    assert weights.regular == _choose(results["regular"], ["warm", "loo"])["weights"]
+    assert weights.new == max(results["new"], key=lambda r: (r["ndcg"], r["weights"]))["weights"]
+    assert weights.regular == max(results["regular"], key=lambda r: (r["ndcg"], r["weights"]))["weights"]
     assert [(r["new_until"], r["regular_from"]) for r in results["schedule"]] == schedule
-    best = _choose(results["schedule"], ["warm", "cold", "loo"])
+    best = max(results["schedule"], key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"]))
     assert (weights.new_until, weights.regular_from) == (best["new_until"], best["regular_from"])
