@@ -1,4 +1,5 @@
-"""The evaluation harness: named scorers through the warm and cold-start protocols, one table.
+"""The evaluation harness: named scorers through the warm, cold-start and leave-one-out
+protocols, one table (and, over several seeds, a mean ± std summary).
 
 For every person evaluated:
 
@@ -8,9 +9,12 @@ For every person evaluated:
 * the scorer's ``score`` ranks all candidates in one vectorised call; the strict list is the
   top 10; the "shuffled" list (the site's way) shuffles the top 30 with a seeded Generator
   (``default_rng([seed, user_id])``) and keeps the first 10;
-* ranking metrics are averaged over people with at least one relevant movie; coverage@10 is
-  over everybody's list; RMSE/MAE are over every test rating of a movie known in training,
-  for scorers that predict stars (``predicts_ratings``), and a missing prediction raises.
+* leave-one-out: only the held-out movie (relevant whatever its stars) and the person's sampled
+  negatives are candidates;
+* ranking metrics are averaged over people with at least one relevant movie; coverage@10,
+  distinct@10 and novelty@10 (mean self-information) are over everybody's list; RMSE/MAE are
+  over every test rating of a movie known in training, for scorers that predict stars
+  (``predicts_ratings``), and a missing prediction raises.
 
 Models come from a registry (name -> factory). ``product`` is :class:`recsys.ranking.ranker.Ranker`,
 the very object the site serves.
