@@ -183,3 +183,66 @@ def validation_split(train: pd.DataFrame, *, fraction: float = 0.2, by: str = "t
         description=f"validation: a random {fraction:.0%} of each user's training ratings (seed {seed})",
         settings={"protocol": "validation", "by": "random", "fraction": fraction, "seed": seed},
     )
+
+
+@dataclass
+class LeaveOneOutSplit:
+    """The NCF paper's protocol (He et al. 2017): each person's latest rating is held out and
+    ranked against ``n_negatives`` movies they never rated.
+
+    Attributes:
+        train: every rating but the held-out ones.
+        test: one row per evaluated person (their latest rating, whatever its stars).
+        negatives: person -> sorted movie ids of their sampled negatives.
+        skipped_users: people not evaluated (a single rating, a held-out movie nobody else
+            rated, or fewer never-rated movies than ``n_negatives``).
+    """
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    negatives: dict[int, np.ndarray]
+    skipped_users: np.ndarray
+    description: str
+    settings: dict = field(default_factory=dict)
+
+
+def leave_one_out_split(ratings: pd.DataFrame, *, n_negatives: int = 100, seed: int = 42) -> LeaveOneOutSplit:
+    """Hold out each person's latest rating (by timestamp, ties by movie id: the highest id
+    of the latest timestamp) and draw ``n_negatives`` movies they never rated.
+
+    Negatives come from the training catalog (movies someone rated in ``train``), without
+    replacement, with ``numpy.random.default_rng([seed, user_id])``: fixed per person, and the
+    same person gets the same negatives whatever other people are in the data.
+
+    Args:
+        ratings: columns user_id, movie_id, rating, timestamp.
+        n_negatives: sampled movies per person (100 in the paper).
+        seed: seeds every person's Generator.
+    """
+    if n_negatives < 1:
+        raise ValueError("n_negatives must be at least 1")
+    ordered = _chronological(ratings)
+    position, sizes = _position_from_end(ordered)
+    is_test = (position == sizes - 1) & (sizes >= 2)
+    train = ordered[~is_test].reset_index(drop=True)
+    test = ordered[is_test].reset_index(drop=True)
+    catalog = np.unique(train["movie_id"].to_numpy(dtype=np.int64))
+    rated = {int(u): g.to_numpy(dtype=np.int64) for u, g in ordered.groupby("user_id", sort=True)["movie_id"]}
+    negatives, kept, skipped = {}, [], [int(u) for u, n in rated.items() if n.size < 2]
+    in_train = np.isin(test["movie_id"].to_numpy(dtype=np.int64), catalog)
+    for row, (user, known) in enumerate(zip(test["user_id"].to_numpy(dtype=np.int64), in_train)):
+        pool = np.setdiff1d(catalog, rated[int(user)])
+        if not known or pool.size < n_negatives:
+            skipped.append(int(user))
+            continue
+        chosen = np.random.default_rng([seed, int(user)]).choice(pool, size=n_negatives, replace=False)
+        negatives[int(user)] = np.sort(chosen)
+        kept.append(row)
+    return LeaveOneOutSplit(
+        train=train, test=test.iloc[kept].reset_index(drop=True), negatives=negatives,
+        skipped_users=np.array(sorted(skipped), dtype=np.int64),
+        description=(f"leave-one-out (He et al. 2017): each person's latest rating by time (ties by movie id), "
+                     f"whatever its stars, is ranked against {n_negatives} movies they never rated "
+                     f"(seed [{seed}, user id])"),
+        settings={"protocol": "loo", "n_negatives": n_negatives, "seed": seed},
+    )

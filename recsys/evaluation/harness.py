@@ -1,4 +1,5 @@
-"""The evaluation harness: named scorers through the warm and cold-start protocols, one table.
+"""The evaluation harness: named scorers through the warm, cold-start and leave-one-out
+protocols, one table (and, over several seeds, a mean ± std summary).
 
 For every person evaluated:
 
@@ -8,9 +9,12 @@ For every person evaluated:
 * the scorer's ``score`` ranks all candidates in one vectorised call; the strict list is the
   top 10; the "shuffled" list (the site's way) shuffles the top 30 with a seeded Generator
   (``default_rng([seed, user_id])``) and keeps the first 10;
-* ranking metrics are averaged over people with at least one relevant movie; coverage@10 is
-  over everybody's list; RMSE/MAE are over every test rating of a movie known in training,
-  for scorers that predict stars (``predicts_ratings``), and a missing prediction raises.
+* leave-one-out: only the held-out movie (relevant whatever its stars) and the person's sampled
+  negatives are candidates;
+* ranking metrics are averaged over people with at least one relevant movie; coverage@10,
+  distinct@10 and novelty@10 (mean self-information) are over everybody's list; RMSE/MAE are
+  over every test rating of a movie known in training, for scorers that predict stars
+  (``predicts_ratings``), and a missing prediction raises.
 
 Models come from a registry (name -> factory). ``product`` is :class:`recsys.ranking.ranker.Ranker`,
 the very object the site serves.
@@ -24,14 +28,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys.baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, ItemKNNScorer, PopularityScorer
-from recsys.data.splits import cold_split, warm_split
+from recsys.baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, IALSScorer, ItemKNNScorer, PopularityScorer
+from recsys.data.splits import cold_split, leave_one_out_split, warm_split
 from recsys.evaluation import metrics
+from recsys.evaluation.tuned import ValidatedScorer
 from recsys.primitives import top_k
 
 RELEVANT_STARS = 4.0
 METRIC_COLUMNS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
-                  "coverage@10", "genre_ndcg@10"]
+                  "coverage@10", "novelty@10", "genre_ndcg@10"]
 STRICT, SHUFFLED = "strict top-10", "shuffled top-30"
 
 
@@ -43,11 +48,14 @@ class ModelSpec:
         factory: builds a fresh, unfitted scorer from the run options (seed, epochs, ...).
         product: True for the site's ranker: also reported with the shuffled list.
         description: one line for the table's legend.
+        seeded: False for a model whose fit does not depend on the run's seed (a multi-seed
+            run fits it once per distinct training frame).
     """
 
     factory: Callable[[Mapping], object]
     product: bool = False
     description: str = ""
+    seeded: bool = True
 
 
 def _ncf(options: Mapping, **overrides):
@@ -71,22 +79,47 @@ def _product(options: Mapping):
                   content=options.get("content_index"), **kwargs)
 
 
+#: EASE's lambda and iALS's (reg, unobserved weight) are chosen from these on validation people.
+EASE_LAMBDAS = (100.0, 200.0, 500.0, 1000.0, 2000.0)
+IALS_GRID = ((0.01, 0.3), (0.01, 1.0))  # (reg, unobserved weight); docs/evaluation.md has the search
+
+
+def _ease(options: Mapping):
+    """EASE with lambda chosen on validation people (movies with >= 2 ratings, as the product's)."""
+    lambdas = options.get("ease_lambdas", EASE_LAMBDAS)
+    return ValidatedScorer({f"lambda={l2:g}": (lambda l2=l2: EASEScorer(l2=l2, min_ratings=2)) for l2 in lambdas})
+
+
+def _ials(options: Mapping):
+    """iALS (64 factors) with (reg, unobserved weight) chosen on validation people. Its
+    initialisation has a fixed seed (0), so a multi-seed run fits it once per training frame."""
+    seed = 0
+    grid = options.get("ials_grid", IALS_GRID)
+    return ValidatedScorer({f"reg={reg:g},alpha0={a0:g}": (lambda reg=reg, a0=a0: IALSScorer(
+        reg=reg, unobserved_weight=a0, seed=seed)) for reg, a0 in grid})
+
+
 REGISTRY: dict[str, ModelSpec] = {
     "product": ModelSpec(_product, product=True,
                          description="the site's ranker: NCF + EASE + popularity (+ content), tuned weights"),
-    "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings"),
-    "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars"),
-    "item-knn": ModelSpec(lambda o: ItemKNNScorer(neighbours=100), description="item cosine, 100 neighbours"),
+    "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings", seeded=False),
+    "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars",
+                             seeded=False),
+    "item-knn": ModelSpec(lambda o: ItemKNNScorer(neighbours=100), description="item cosine, 100 neighbours",
+                          seeded=False),
     "biased-mf": ModelSpec(lambda o: BiasedMFScorer(seed=o.get("seed", 42)),
                            description="biased MF (ALS), ranked by predicted stars"),
-    "ease": ModelSpec(lambda o: EASEScorer(l2=o.get("ease_l2", 500.0)), description="EASE, lambda 500"),
+    "ease": ModelSpec(_ease, description="EASE, lambda chosen on validation people", seeded=False),
+    "ials": ModelSpec(_ials, description="iALS (Rendle et al. 2022), 64 factors, chosen on validation people",
+                   seeded=False),
     "ncf": ModelSpec(_ncf, description="the site's NeuMF engine alone (its configured mode and fold-in)"),
     # Seed 003's way, kept as the bar the engine must clear: MSE on stars, ranked by predicted
     # stars, new people folded in by the plain rating-weighted average of movie vectors.
     "ncf-seed003": ModelSpec(lambda o: _ncf(o, mode="regression", foldin="average"),
                              description="NeuMF trained on stars only, average fold-in"),
 }
-BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease"]
+BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials"]
+PROTOCOLS = ("warm", "cold", "loo")
 
 
 @dataclass
@@ -144,11 +177,18 @@ class _Case:
     histories: dict[int, dict[int, float]]
     test: pd.DataFrame
     warm: bool  # pass user_id to the scorer (cold people are anonymous)
+    #: Leave-one-out: person -> the only movies ranked besides their test movie (sampled
+    #: negatives), and every test movie is relevant whatever its stars. None: rank the catalog.
+    candidates: Mapping[int, np.ndarray] | None = None
 
 
 def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndarray | None, k: int = 10,
-                    pool: int = 30, seed: int = 42, shuffled: bool = False) -> dict[str, dict]:
+                    pool: int = 30, seed: int = 42, shuffled: bool = False,
+                    information: np.ndarray | None = None) -> dict[str, dict]:
     """Metrics of one fitted scorer on one case.
+
+    ``information`` is each catalog movie's self-information (``metrics.self_information``);
+    novelty@10 is None without it.
 
     Returns:
         ``{STRICT: {metric: value, ...}}`` plus ``SHUFFLED`` when ``shuffled``.
@@ -177,7 +217,13 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
         test_ids = test["movie_id"].to_numpy(dtype=np.int64)
         test_pos = np.minimum(np.searchsorted(catalog, test_ids), catalog.size - 1)
         in_catalog = catalog[test_pos] == test_ids
-        relevant_mask = in_catalog & (test["rating"].to_numpy() >= RELEVANT_STARS) & ~excluded[test_pos]
+        if case.candidates is not None:
+            # Only the test movie and the person's sampled negatives are ranked.
+            ranked_ids = np.concatenate([case.candidates[user], test_ids[in_catalog]])
+            excluded |= ~np.isin(catalog, ranked_ids)
+            relevant_mask = in_catalog & ~excluded[test_pos]
+        else:
+            relevant_mask = in_catalog & (test["rating"].to_numpy() >= RELEVANT_STARS) & ~excluded[test_pos]
         relevant_pos = set(test_pos[relevant_mask].tolist())
         if rates and in_catalog.any():
             stars = np.asarray(scorer.predict_ratings(user_id=user_id, history=history,
@@ -217,6 +263,9 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
         results[variant] = {
             **rating_metrics, **values,
             "coverage@10": metrics.catalog_coverage(lists[variant], catalog.size, k),
+            "novelty@10": None if information is None or not lists[variant]
+            else metrics.novelty(lists[variant], information, k),
+            "distinct@10": metrics.distinct_items(lists[variant], k),
             "users": len(per_user[variant]["ndcg@10"]),
         }
     return results
@@ -229,10 +278,16 @@ def _fit(spec: ModelSpec, options: Mapping, train: pd.DataFrame):
     return scorer, time.perf_counter() - started
 
 
+def _frame_key(train: pd.DataFrame) -> int:
+    """A fingerprint of a training frame (equal frames, equal keys)."""
+    return int(pd.util.hash_pandas_object(train[["user_id", "movie_id", "rating", "timestamp"]], index=False).sum())
+
+
 def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                    models: Sequence[str] = tuple(BASELINES), protocols: Iterable[str] = ("warm", "cold"),
                    ks: Sequence[int] = (5, 10, 20), seed: int = 42, k: int = 10, pool: int = 30,
-                   options: Mapping | None = None, registry: Mapping[str, ModelSpec] | None = None,
+                   n_negatives: int = 100, options: Mapping | None = None,
+                   registry: Mapping[str, ModelSpec] | None = None, cache: dict | None = None,
                    progress: Callable[[str], None] | None = None) -> Report:
     """Fit each named model on each protocol's training set and measure it.
 
@@ -240,10 +295,13 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         ratings: all ratings (user_id, movie_id, rating, timestamp).
         movies: movie_id, genres (for genre NDCG; None skips it).
         models: registry names, in table order.
-        protocols: any of "warm", "cold".
+        protocols: any of "warm", "cold", "loo" (leave-one-out against ``n_negatives`` sampled movies).
         ks: revealed ratings per cold user.
-        seed: picks the cold users, seeds the shuffled lists and the models.
+        seed: picks the cold users and the leave-one-out negatives, seeds the shuffled lists
+            and the models.
         options: extra factory options (``epochs`` ...).
+        cache: a dict kept across calls (several seeds): a model with ``seeded=False`` is
+            fitted once per distinct training frame.
         progress: called with one line per step.
 
     Returns:
@@ -278,17 +336,38 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         report.protocols["cold"] = {"description": cold.description, **cold.settings,
                                     "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
         splits.append(("cold", cold.train, cases))
+    if "loo" in protocols:
+        loo = leave_one_out_split(ratings, n_negatives=n_negatives, seed=seed)
+        report.protocols["loo"] = {"description": loo.description, **loo.settings, "train_ratings": len(loo.train),
+                                   "test_users": len(loo.test), "skipped_users": int(loo.skipped_users.size)}
+        splits.append(("loo", loo.train, [(None, _Case(_histories(loo.train), loo.test, warm=True,
+                                                       candidates=loo.negatives))]))
+    cache = {} if cache is None else cache
+    chosen = report.settings.setdefault("chosen", {})
     for protocol, train, cases in splits:
         catalog = np.unique(train["movie_id"].to_numpy(dtype=np.int64))
         genres = genre_matrix(movies, catalog)
+        counts = train.drop_duplicates(["user_id", "movie_id"]).groupby("movie_id").size()
+        information = metrics.self_information(counts.reindex(catalog).fillna(0).to_numpy(),
+                                               int(train["user_id"].nunique()))
         for name in models:
             spec = registry[name]
-            say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
-            scorer, fit_s = _fit(spec, options, train)
+            key = (name, None if not spec.seeded else seed, _frame_key(train))
+            if key in cache:
+                scorer, fit_s = cache[key]
+                say(f"[{protocol}] {name}: fitted earlier on the same {len(train):,} ratings")
+            else:
+                say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
+                scorer, fit_s = _fit(spec, options, train)
+                if not spec.seeded:
+                    cache[key] = (scorer, fit_s)
+            if getattr(scorer, "chosen", None) is not None:
+                chosen.setdefault(name, {})[protocol] = {"chosen": scorer.chosen, "validation_ndcg@10": scorer.results}
+                say(f"[{protocol}] {name}: chose {scorer.chosen} on validation people")
             for reveal_k, case in cases:
                 started = time.perf_counter()
                 results = evaluate_scorer(scorer, case, catalog=catalog, genres=genres, k=k, pool=pool,
-                                          seed=seed, shuffled=spec.product)
+                                          seed=seed, shuffled=spec.product, information=information)
                 eval_s = time.perf_counter() - started
                 for variant, values in results.items():
                     report.rows.append({"model": name, "protocol": protocol, "k": reveal_k, "list": variant,
@@ -301,7 +380,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
 
 def format_table(report: Report) -> str:
     """The report as a fixed-width text table (one row per model x protocol x k x list)."""
-    header = ["model", "protocol", "k", "list", *METRIC_COLUMNS, "users"]
+    header = ["model", "protocol", "k", "list", *METRIC_COLUMNS, "distinct@10", "users"]
     lines = [header]
     for row in report.rows:
         cells = [row["model"], row["protocol"], "-" if row["k"] is None else str(row["k"]),
@@ -309,7 +388,57 @@ def format_table(report: Report) -> str:
         for metric in METRIC_COLUMNS:
             value = row.get(metric)
             cells.append("-" if value is None else f"{value:.4f}")
+        cells.append(str(row.get("distinct@10", "-")))
         cells.append(str(row["users"]))
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
+SUMMARY_METRICS = [*METRIC_COLUMNS, "distinct@10"]
+
+
+def summarize(reports: Sequence[Report]) -> list[dict]:
+    """Mean and sample standard deviation (ddof=1; 0 for one seed) of every metric over reports
+    of the same models and protocols under different seeds.
+
+    Returns:
+        one dict per (model, protocol, k, list), in the first report's row order:
+        ``{"model", "protocol", "k", "list", "seeds", <metric>: {"mean", "std"} | None, ...}``.
+    """
+    if not reports:
+        raise ValueError("nothing to summarise")
+    groups: dict[tuple, list[dict]] = {}
+    for report in reports:
+        for row in report.rows:
+            groups.setdefault((row["model"], row["protocol"], row["k"], row["list"]), []).append(row)
+    out = []
+    for (model, protocol, reveal_k, variant), rows in groups.items():
+        summary = {"model": model, "protocol": protocol, "k": reveal_k, "list": variant, "seeds": len(rows)}
+        for metric in SUMMARY_METRICS:
+            values = [row.get(metric) for row in rows]
+            if any(v is None for v in values):
+                summary[metric] = None
+                continue
+            values = np.asarray(values, dtype=np.float64)
+            summary[metric] = {"mean": float(values.mean()),
+                               "std": float(values.std(ddof=1)) if values.size > 1 else 0.0}
+        out.append(summary)
+    return out
+
+
+def format_summary(summary: Sequence[Mapping], metrics_shown: Sequence[str] = (
+        "rmse", "ndcg@10", "hit_rate@10", "mrr@10", "coverage@10", "novelty@10", "distinct@10")) -> str:
+    """The multi-seed summary as a fixed-width table of ``mean ± std`` cells."""
+    header = ["model", "protocol", "k", "list", "seeds", *metrics_shown]
+    lines = [header]
+    for row in summary:
+        cells = [row["model"], row["protocol"], "-" if row["k"] is None else str(row["k"]),
+                 "shuffled" if row["list"] == SHUFFLED else "strict", str(row["seeds"])]
+        for metric in metrics_shown:
+            value = row.get(metric)
+            digits = 1 if metric == "distinct@10" else 4
+            cells.append("-" if value is None else f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}")
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

@@ -172,3 +172,30 @@ def genre_ndcg_at_k(recommended: Sequence[int], candidates: Sequence[int], relev
     top = _top(recommended, k)
     return ndcg_from_gains(jaccard_gains(matrix(top), liked_vector),
                            jaccard_gains(matrix(list(candidates)), liked_vector), k)
+
+
+def distinct_items(recommendation_lists: Iterable[Sequence[int]], k: int = 10) -> int:
+    """How many distinct movies appear in anybody's first k."""
+    distinct: set = set()
+    for recommended in recommendation_lists:
+        distinct.update(_top(recommended, k))
+    return len(distinct)
+
+
+def self_information(rating_counts: Sequence[float], n_users: int) -> np.ndarray:
+    """Each movie's self-information ``-log2(n_i / n_users)`` in bits, ``n_i`` its number of
+    training raters (a movie nobody rated counts as rated once, so the value stays finite)."""
+    if n_users < 1:
+        raise ValueError("n_users must be positive")
+    counts = np.maximum(np.asarray(rating_counts, dtype=np.float64), 1.0)
+    return -np.log2(np.minimum(counts / n_users, 1.0))
+
+
+def novelty(recommendation_lists: Iterable[Sequence[int]], information: np.ndarray, k: int = 10) -> float:
+    """Mean self-information of the recommended movies: each person's mean over their first k,
+    then the mean over people (Zhou et al. 2010). Lists hold positions into ``information``."""
+    means = [float(np.mean(information[_top(recommended, k)])) for recommended in recommendation_lists
+             if len(recommended)]
+    if not means:
+        raise ValueError("novelty needs at least one non-empty list")
+    return float(np.mean(means))

@@ -20,7 +20,8 @@ def dataset(tmp_path):
 
 def test_evaluate_writes_the_table_as_json(dataset, tmp_path, capsys):
     output = tmp_path / "out" / "evaluation.json"
-    call_command("evaluate", data=dataset, models="popularity,damped-mean", ks="1,2", output=output, seed=3)
+    call_command("evaluate", data=dataset, models="popularity,damped-mean", ks="1,2", output=output, seed=3,
+                 protocol="both")
     data = json.loads(output.read_text())
     assert set(data) == {"settings", "protocols", "metrics", "rows"}
     assert data["settings"]["seed"] == 3 and data["settings"]["ks"] == [1, 2]
@@ -40,14 +41,36 @@ def test_evaluate_refuses_bad_input(dataset, tmp_path):
         call_command("evaluate", data=tmp_path / "nowhere", models="popularity", output=tmp_path / "x.json")
     with pytest.raises(CommandError, match="--ks"):
         call_command("evaluate", data=dataset, models="popularity", ks="a,b", output=tmp_path / "x.json")
+    with pytest.raises(CommandError, match="--seeds"):
+        call_command("evaluate", data=dataset, models="popularity", seeds="1,1", output=tmp_path / "x.json")
     assert not (tmp_path / "x.json").exists()
+
+
+def test_evaluate_over_seeds_prints_and_saves_mean_and_std(dataset, tmp_path, capsys):
+    output = tmp_path / "evaluation.json"
+    call_command("evaluate", data=dataset, models="popularity", ks="1", output=output, seeds="1,2", protocol="both")
+    data = json.loads(output.read_text())
+    assert data["seeds"] == [1, 2] and [r["settings"]["seed"] for r in data["per_seed"]] == [1, 2]
+    cold = next(r for r in data["summary"] if r["protocol"] == "cold")
+    values = [next(r["ndcg@10"] for r in seed["rows"] if r["protocol"] == "cold") for seed in data["per_seed"]]
+    assert cold["seeds"] == 2 and cold["ndcg@10"]["mean"] == pytest.approx(np.mean(values))
+    assert "Mean ± std (ddof=1) over seeds 1, 2:" in capsys.readouterr().out
+
+
+def test_evaluate_leave_one_out_skips_people_without_enough_unrated_movies(dataset, tmp_path, capsys):
+    output = tmp_path / "evaluation.json"
+    call_command("evaluate", data=dataset, models="popularity", output=output, protocol="loo")
+    data = json.loads(output.read_text())
+    # everybody rated all five movies: nobody has 100 never-rated movies to rank against
+    assert data["protocols"]["loo"]["skipped_users"] == 30 and data["protocols"]["loo"]["test_users"] == 0
+    assert "Protocol: leave-one-out" in capsys.readouterr().out
 
 
 @pytest.mark.slow
 def test_evaluate_tunes_and_reports_the_product(dataset, tmp_path, capsys):
     output = tmp_path / "evaluation.json"
     call_command("evaluate", data=dataset, models="popularity,product", ks="1", output=output, seed=3,
-                 epochs=1, tune_product=True)
+                 epochs=1, tune_product=True, protocol="both")
     data = json.loads(output.read_text())
     printed = capsys.readouterr().out
     # No content index was built in the test settings: the product says it runs without it.

@@ -121,3 +121,28 @@ def test_ease_from_saved_weights_scores_like_the_fitted_one(structured_frame):
                                   fitted.score(user_id=None, history=history))
     with pytest.raises(ValueError, match="do not match"):
         baselines.EASEScorer.from_weights(fitted.items.ids[:-1], fitted.weights)
+
+
+def test_ials_follows_the_scorer_contract_and_folds_in_by_the_closed_form(small):
+    scorer = baselines.IALSScorer(factors=2, reg=0.5, unobserved_weight=0.2, iterations=3, seed=0)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        scorer.score(user_id=None, history={})
+    scorer.fit(small)
+    assert isinstance(scorer, Scorer) and not scorer.predicts_ratings
+    h = scorer.item_factors
+    rows = scorer.items.indices([10, 30])
+    # (H_u^T H_u + alpha0 H^T H + lam (|I_u| + alpha0 |I|) I) w = H_u^T 1, with |I_u| = 2, |I| = 3
+    a = h[rows].T @ h[rows] + 0.2 * h.T @ h + 0.5 * (2 + 0.2 * 3) * np.eye(2)
+    w = np.linalg.solve(a, h[rows].sum(axis=0))
+    scores = scorer.score(user_id=None, history={10: 1.0, 30: 5.0, 999: 4.0})  # stars and unknown movies ignored
+    np.testing.assert_allclose(scores, h @ w, rtol=1e-5)
+    assert scores.dtype == np.float32
+    np.testing.assert_array_equal(scorer.score(user_id=None, history={}), np.zeros(3, np.float32))
+
+
+def test_ials_recovers_two_camps(structured_frame):
+    scorer = baselines.IALSScorer(factors=4, reg=0.01, unobserved_weight=0.1, iterations=8, seed=0)
+    scorer.fit(structured_frame[structured_frame["rating"] >= 4])  # who liked what: two blocks
+    scores = scorer.score(user_id=None, history={1: 5.0, 2: 5.0, 3: 5.0})
+    order = scorer.items.ids[np.argsort(-scores)]
+    assert set(order[:10]) <= set(range(1, 21))  # camp one's movies first

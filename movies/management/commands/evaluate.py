@@ -1,6 +1,7 @@
-"""Measure the recommender against the baselines under the warm and cold-start protocols.
+"""Measure the recommender against the baselines under the warm, cold-start and leave-one-out protocols.
 
-    python manage.py evaluate                                   # both protocols, every available model
+    python manage.py evaluate                                   # all three protocols, every available model
+    python manage.py evaluate --seeds 1,2,3,4,5 --epochs 8      # mean ± std over seeds
     python manage.py evaluate --protocol warm --models popularity,ease,ncf --epochs 5
     python manage.py evaluate --data data/movielens/ml-latest-small --seed 7 --output /tmp/eval.json
     python manage.py evaluate --tune-product                    # tune the site ranker's weights first
@@ -18,7 +19,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ncf", "product"]
+DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "ncf", "product"]
+PROTOCOL_CHOICES = {"warm": ["warm"], "cold": ["cold"], "loo": ["loo"], "both": ["warm", "cold"],
+                    "all": ["warm", "cold", "loo"]}
 
 
 def _model_list(value: str, known) -> list[str]:
@@ -41,6 +44,18 @@ def _ks(value: str) -> list[int]:
     return ks
 
 
+def _seeds(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        seeds = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"--seeds must be comma-separated integers like 1,2,3,4,5, not {value!r}.") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise CommandError("--seeds needs distinct integers.")
+    return seeds
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write to a temporary file beside ``path`` and rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,12 +70,16 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 class Command(BaseCommand):
-    help = "Evaluate the recommender and the baselines (warm and cold-start protocols); print and save a table."
+    help = ("Evaluate the recommender and the baselines (warm, cold-start and leave-one-out protocols); "
+            "print and save a table.")
 
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path, help="MovieLens directory (default: MOVIELENS_DIR).")
         parser.add_argument("--seed", type=int, default=42, help="Seed for the cold users, lists and models.")
-        parser.add_argument("--protocol", choices=("warm", "cold", "both"), default="both")
+        parser.add_argument("--seeds", type=str,
+                            help="Comma-separated seeds: run each and print mean ± std over them (overrides --seed).")
+        parser.add_argument("--protocol", choices=tuple(PROTOCOL_CHOICES), default="all",
+                            help="warm, cold, loo (leave-one-out), both (warm + cold) or all (default).")
         parser.add_argument("--models", type=str, default=",".join(DEFAULT_MODELS),
                             help="Comma-separated model names (default: %(default)s).")
         parser.add_argument("--ks", type=str, default="5,10,20", help="Ratings each cold user reveals.")
@@ -72,7 +91,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, verbosity=1, **options):
         from recsys.data import datasets
-        from recsys.evaluation.harness import REGISTRY, format_table, run_evaluation
+        from recsys.evaluation.harness import REGISTRY, format_summary, format_table, run_evaluation, summarize
 
         data = options["data"] or settings.MOVIELENS_DIR
         output = options["output"] or Path(settings.DATA_DIR) / "evaluation.json"
@@ -85,7 +104,8 @@ class Command(BaseCommand):
             movies = datasets.load_movies(data)
         except (datasets.DatasetError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        protocols = ["warm", "cold"] if options["protocol"] == "both" else [options["protocol"]]
+        protocols = PROTOCOL_CHOICES[options["protocol"]]
+        seeds = _seeds(options["seeds"]) or [options["seed"]]
         run_options = {"epochs": options["epochs"], "ncf_config": self._site_config(),
                        "content_index": self._content_index()}
 
@@ -96,23 +116,53 @@ class Command(BaseCommand):
         if "product" in models:
             progress("product: content part "
                      + ("on" if run_options["content_index"] is not None else "off (run build_content to add it)"))
-        if options["tune_product"]:
-            from recsys.evaluation.harness import _ncf
-            from recsys.ranking.tuning import tune_product
-
-            ncf_options = {**run_options, "seed": options["seed"]}
-            weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
-                                             seed=options["seed"], ks=ks, progress=progress)
-            progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
-                     f"regular {weights.regular} from {weights.regular_from}")
-            run_options["product_weights"] = weights
-
+        reports, cache = [], {}
+        for seed in seeds:
+            seed_options = dict(run_options)
+            if options["tune_product"]:
+                seed_options["product_weights"] = self._tuned_weights(ratings, run_options, seed, ks, progress)
+            try:
+                report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks, seed=seed,
+                                        options=seed_options, cache=cache, progress=progress)
+            except ValueError as exc:
+                raise CommandError(f"Cannot evaluate on {data}: {exc}") from None
+            report.settings["data"] = str(data)
+            self._clean_settings(report, models)
+            for protocol in report.protocols.values():
+                self.stdout.write(f"Protocol: {protocol['description']}")
+            self.stdout.write("Relevant = test rating >= 4 (leave-one-out: the held-out movie); candidates = "
+                              "every training movie the person has not rated (leave-one-out: it and 100 negatives).")
+            self.stdout.write(format_table(report))
+            reports.append(report)
+        if len(reports) == 1:
+            data_out = reports[0].to_dict()
+        else:
+            summary = summarize(reports)
+            self.stdout.write(f"Mean ± std (ddof=1) over seeds {', '.join(map(str, seeds))}:")
+            self.stdout.write(format_summary(summary))
+            data_out = {**reports[0].to_dict(), "seeds": seeds, "summary": summary,
+                        "per_seed": [report.to_dict() for report in reports]}
         try:
-            report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks,
-                                    seed=options["seed"], options=run_options, progress=progress)
-        except ValueError as exc:
-            raise CommandError(f"Cannot evaluate on {data}: {exc}") from None
-        report.settings["data"] = str(data)
+            write_json_atomic(Path(output), data_out)
+        except OSError as exc:
+            raise CommandError(f"Cannot write {output}: {exc}") from None
+        self.stdout.write(self.style.SUCCESS(f"Saved {output}"))
+
+    @staticmethod
+    def _tuned_weights(ratings, run_options, seed, ks, progress):
+        from recsys.evaluation.harness import _ncf
+        from recsys.ranking.tuning import tune_product
+
+        ncf_options = {**run_options, "seed": seed}
+        weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
+                                         seed=seed, ks=ks, progress=progress)
+        progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
+                 f"regular {weights.regular} from {weights.regular_from}")
+        return weights
+
+    @staticmethod
+    def _clean_settings(report, models):
+        """Keep only what JSON can hold and what says what the run meant."""
         report.settings["options"].pop("content_index", None)
         tuned = report.settings["options"].pop("product_weights", None)
         if tuned is not None:
@@ -121,15 +171,6 @@ class Command(BaseCommand):
         config = report.settings["options"].pop("ncf_config", None)
         if config is not None and any(name.startswith("ncf") for name in models):
             report.settings["ncf_config"] = config.to_dict()  # what "ncf" meant in this run
-        for protocol in report.protocols.values():
-            self.stdout.write(f"Protocol: {protocol['description']}")
-        self.stdout.write("Relevant = test rating >= 4; candidates = every training movie the person has not rated.")
-        self.stdout.write(format_table(report))
-        try:
-            write_json_atomic(Path(output), report.to_dict())
-        except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc}") from None
-        self.stdout.write(self.style.SUCCESS(f"Saved {output}"))
 
     @staticmethod
     def _content_index():

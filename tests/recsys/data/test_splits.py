@@ -88,3 +88,46 @@ def test_bad_fractions_are_refused(ratings):
         splits.cold_split(ratings, user_fraction=0.0)
     with pytest.raises(ValueError, match="lacks columns"):
         splits.warm_split(ratings.drop(columns="timestamp"))
+
+
+def _loo_frame():
+    # user 1: movies 10 (t=1), 20 (t=5), 30 (t=5): the latest time ties, so 30 (higher id) is held out.
+    # user 2: 10 (t=1), 40 (t=2) -> 40 held out. user 3: a single rating -> kept in training, not tested.
+    # user 4: 20 (t=1), 50 (t=9) -> 50 held out, but nobody else rated 50: skipped.
+    rows = [(1, 10, 4.0, 1), (1, 20, 2.0, 5), (1, 30, 1.0, 5), (2, 10, 5.0, 1), (2, 40, 3.0, 2),
+            (3, 60, 4.0, 1), (4, 20, 4.0, 1), (4, 50, 5.0, 9), (5, 30, 3.0, 1), (5, 40, 3.0, 1),
+            (5, 60, 3.0, 1), (5, 80, 2.0, 0)]
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
+
+
+def test_leave_one_out_holds_out_the_latest_rating_whatever_its_stars():
+    split = splits.leave_one_out_split(_loo_frame(), n_negatives=2, seed=3)
+    held = dict(zip(split.test["user_id"], split.test["movie_id"]))
+    assert held == {1: 30, 2: 40, 5: 60}  # user 5: three at t=1 -> the highest id, 60
+    assert split.test.set_index("user_id").loc[1, "rating"] == 1.0  # a 1-star rating is still the test item
+    assert split.skipped_users.tolist() == [3, 4]
+    assert len(split.train) == 12 - 4  # the held-out rows of users 1, 2, 4, 5 leave training
+    assert not ((split.train["user_id"] == 4) & (split.train["movie_id"] == 50)).any()
+
+
+def test_leave_one_out_negatives_are_never_rated_seeded_per_person():
+    split = splits.leave_one_out_split(_loo_frame(), n_negatives=2, seed=3)
+    catalog = set(split.train["movie_id"])  # 10, 20, 30, 40, 60, 80 (50 only in user 4's test)
+    assert catalog == {10, 20, 30, 40, 60, 80}
+    rated = _loo_frame().groupby("user_id")["movie_id"].apply(set)
+    for user, negatives in split.negatives.items():
+        assert len(set(negatives)) == 2 and set(negatives) <= catalog - rated[user]
+    # user 1 never rated 40, 60, 80: the draw is default_rng([3, 1]).choice of them
+    expected = np.sort(np.random.default_rng([3, 1]).choice(np.array([40, 60, 80]), size=2, replace=False))
+    np.testing.assert_array_equal(split.negatives[1], expected)
+    again = splits.leave_one_out_split(_loo_frame(), n_negatives=2, seed=3)
+    assert all(np.array_equal(again.negatives[u], split.negatives[u]) for u in split.negatives)
+    other = splits.leave_one_out_split(_loo_frame().query("user_id != 2"), n_negatives=2, seed=3)
+    np.testing.assert_array_equal(other.negatives[1], split.negatives[1])  # independent of other people
+
+
+def test_leave_one_out_skips_people_with_too_few_unrated_movies():
+    split = splits.leave_one_out_split(_loo_frame(), n_negatives=4, seed=3)
+    # user 2 never rated 20, 30, 60, 80 (4): kept; user 1 only 40, 60, 80 (3): skipped
+    assert 2 in split.negatives and 1 not in split.negatives
+    assert 1 in split.skipped_users

@@ -112,3 +112,48 @@ def test_unknown_models_are_refused():
 
 def test_only_the_served_ranker_is_marked_as_the_product():
     assert [name for name, spec in evaluation.REGISTRY.items() if spec.product] == ["product"]
+
+
+def test_leave_one_out_ranks_the_test_movie_among_its_negatives_only():
+    catalog = np.arange(1, 21)
+    # user 3 held out movie 15 (1 star: relevant all the same); negatives 2, 9, 18; history 1
+    case = evaluation._Case({3: {1: 4.0}}, frame([(3, 15, 1.0, 9)]), warm=True,
+                            candidates={3: np.array([2, 9, 18])})
+    information = np.arange(20, dtype=float)  # position p carries p bits
+    result = evaluation.evaluate_scorer(FixedScorer(catalog), case, catalog=catalog, genres=None, k=10,
+                                        information=information)[evaluation.STRICT]
+    # lower ids first: 2, 9, 15, 18 -> the test movie third
+    assert result["hit_rate@10"] == 1.0
+    assert result["ndcg@10"] == pytest.approx(1 / np.log2(4))
+    assert result["mrr@10"] == pytest.approx(1 / 3)
+    assert result["distinct@10"] == 4 and result["coverage@10"] == pytest.approx(4 / 20)
+    assert result["novelty@10"] == pytest.approx(np.mean([1, 8, 14, 17]))  # positions of 2, 9, 15, 18
+    assert result["rmse"] == pytest.approx(3.0)  # 4 stars predicted, 1 given
+
+
+def test_leave_one_out_hit_rate_at_ten_counts_only_the_first_ten_of_the_101():
+    catalog = np.arange(1, 201)
+    case = evaluation._Case({1: {}}, frame([(1, 150, 5.0, 0)]), warm=True,
+                            candidates={1: np.arange(1, 101)})
+    result = evaluation.evaluate_scorer(FixedScorer(catalog), case, catalog=catalog, genres=None)[evaluation.STRICT]
+    assert result["hit_rate@10"] == 0.0 and result["ndcg@10"] == 0.0 and result["users"] == 1
+
+
+def test_run_evaluation_adds_leave_one_out_and_novelty_and_reuses_unseeded_fits():
+    cache, lines = {}, []
+    first = evaluation.run_evaluation(_synthetic(), models=["popularity", "biased-mf"], protocols=("loo",),
+                                      seed=1, n_negatives=5, cache=cache, progress=lines.append)
+    assert [(r["model"], r["protocol"]) for r in first.rows] == [("popularity", "loo"), ("biased-mf", "loo")]
+    assert first.protocols["loo"]["test_users"] == 30 and first.rows[0]["novelty@10"] > 0
+    assert first.rows[0]["users"] == 30  # every held-out movie is relevant
+    second = evaluation.run_evaluation(_synthetic(), models=["popularity", "biased-mf"], protocols=("loo",),
+                                       seed=2, n_negatives=5, cache=cache, progress=lines.append)
+    assert any("popularity: fitted earlier" in line for line in lines)
+    assert not any("biased-mf: fitted earlier" in line for line in lines)  # seeded: refitted per seed
+    summary = evaluation.summarize([first, second])
+    pop = summary[0]
+    values = [first.rows[0]["ndcg@10"], second.rows[0]["ndcg@10"]]
+    assert pop["seeds"] == 2 and pop["ndcg@10"]["mean"] == pytest.approx(np.mean(values))
+    assert pop["ndcg@10"]["std"] == pytest.approx(np.std(values, ddof=1))
+    assert pop["rmse"] is None
+    assert "±" in evaluation.format_summary(summary)

@@ -81,3 +81,21 @@ def test_genre_ndcg_on_a_hand_built_case():
 
 def test_graded_ndcg_is_zero_when_no_candidate_can_gain():
     assert metrics.ndcg_from_gains([0.0, 0.0], [0.0, 0.0, 0.0], k=2) == 0.0
+
+
+def test_distinct_items_counts_movies_in_anybodys_first_k():
+    assert metrics.distinct_items([[1, 2, 3], [3, 4, 9]], k=2) == 4  # 1, 2, 3, 4 (9 is third)
+    assert metrics.distinct_items([], k=10) == 0
+
+
+def test_self_information_is_minus_log2_of_the_share_of_raters():
+    # 8 people: rated by 8 -> 0 bits, by 2 -> 2 bits, by 1 -> 3 bits, by nobody -> as if 1
+    np.testing.assert_allclose(metrics.self_information([8, 2, 1, 0], 8), [0.0, 2.0, 3.0, 3.0])
+
+
+def test_novelty_is_the_mean_over_people_of_their_lists_mean_information():
+    information = np.array([0.0, 2.0, 3.0, 1.0])
+    # person A: positions 0, 1 -> mean 1.0; person B: positions 2, 3 -> mean 2.0 (k=2 keeps both)
+    assert metrics.novelty([[0, 1, 3], [2, 3]], information, k=2) == pytest.approx(1.5)
+    with pytest.raises(ValueError):
+        metrics.novelty([[]], information)
