@@ -182,6 +182,40 @@ class _Case:
     candidates: Mapping[int, np.ndarray] | None = None
 
 
+def _person_masks(catalog: np.ndarray, history: Mapping[int, float], test: pd.DataFrame, case: _Case, user: int):
+    """(movies not to rank, test movie ids, which of them the catalog holds, relevant positions)."""
+    excluded = np.zeros(catalog.size, dtype=bool)
+    seen = np.fromiter(history.keys(), dtype=np.int64, count=len(history))
+    positions = np.searchsorted(catalog, seen)
+    hit = positions < catalog.size
+    hit[hit] = catalog[positions[hit]] == seen[hit]
+    excluded[positions[hit]] = True
+    test_ids = test["movie_id"].to_numpy(dtype=np.int64)
+    test_pos = np.minimum(np.searchsorted(catalog, test_ids), catalog.size - 1)
+    in_catalog = catalog[test_pos] == test_ids
+    if case.candidates is not None:
+        # Only the test movie and the person's sampled negatives are ranked.
+        ranked_ids = np.concatenate([case.candidates[user], test_ids[in_catalog]])
+        excluded |= ~np.isin(catalog, ranked_ids)
+        relevant_mask = in_catalog & ~excluded[test_pos]
+    else:
+        relevant_mask = in_catalog & (test["rating"].to_numpy() >= RELEVANT_STARS) & ~excluded[test_pos]
+    return excluded, test_ids, in_catalog, set(test_pos[relevant_mask].tolist())
+
+
+def _add_list_metrics(row: dict, top: np.ndarray, relevant_pos: set, k: int, *, genres, liked, ideal_gains) -> None:
+    """One person's list metrics, appended to ``row`` (metric -> values)."""
+    top_list = top.tolist()
+    row["precision@10"].append(metrics.precision_at_k(top_list, relevant_pos, k))
+    row["recall@10"].append(metrics.recall_at_k(top_list, relevant_pos, k))
+    row["ndcg@10"].append(metrics.ndcg_at_k(top_list, relevant_pos, k))
+    row["mrr@10"].append(metrics.reciprocal_rank_at_k(top_list, relevant_pos, k))
+    row["hit_rate@10"].append(metrics.hit_at_k(top_list, relevant_pos, k))
+    if ideal_gains is not None:
+        gains = metrics.jaccard_gains(genres[top], liked)
+        row["genre_ndcg@10"].append(metrics.ndcg_from_gains(gains, ideal_gains, k))
+
+
 def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndarray | None, k: int = 10,
                     pool: int = 30, seed: int = 42, shuffled: bool = False,
                     information: np.ndarray | None = None) -> dict[str, dict]:
@@ -208,23 +242,7 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
         user_id = user if case.warm else None
         raw = np.asarray(scorer.score(user_id=user_id, history=history), dtype=np.float64)
         scores = np.where(known, raw[safe_columns], -np.inf)
-        excluded = np.zeros(catalog.size, dtype=bool)
-        seen = np.fromiter(history.keys(), dtype=np.int64, count=len(history))
-        positions = np.searchsorted(catalog, seen)
-        hit = positions < catalog.size
-        hit[hit] = catalog[positions[hit]] == seen[hit]
-        excluded[positions[hit]] = True
-        test_ids = test["movie_id"].to_numpy(dtype=np.int64)
-        test_pos = np.minimum(np.searchsorted(catalog, test_ids), catalog.size - 1)
-        in_catalog = catalog[test_pos] == test_ids
-        if case.candidates is not None:
-            # Only the test movie and the person's sampled negatives are ranked.
-            ranked_ids = np.concatenate([case.candidates[user], test_ids[in_catalog]])
-            excluded |= ~np.isin(catalog, ranked_ids)
-            relevant_mask = in_catalog & ~excluded[test_pos]
-        else:
-            relevant_mask = in_catalog & (test["rating"].to_numpy() >= RELEVANT_STARS) & ~excluded[test_pos]
-        relevant_pos = set(test_pos[relevant_mask].tolist())
+        excluded, test_ids, in_catalog, relevant_pos = _person_masks(catalog, history, test, case, user)
         if rates and in_catalog.any():
             stars = np.asarray(scorer.predict_ratings(user_id=user_id, history=history,
                                                       movie_ids=test_ids[in_catalog]), dtype=np.float64)
@@ -241,18 +259,10 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
             ideal_gains = -np.partition(-candidate_gains, min(k, candidate_gains.size) - 1)[:k]
         for variant, top in chosen.items():
             lists[variant].append(top.tolist())
-            if not relevant_pos:
-                continue
-            top_list = top.tolist()
-            row = per_user[variant]
-            row["precision@10"].append(metrics.precision_at_k(top_list, relevant_pos, k))
-            row["recall@10"].append(metrics.recall_at_k(top_list, relevant_pos, k))
-            row["ndcg@10"].append(metrics.ndcg_at_k(top_list, relevant_pos, k))
-            row["mrr@10"].append(metrics.reciprocal_rank_at_k(top_list, relevant_pos, k))
-            row["hit_rate@10"].append(metrics.hit_at_k(top_list, relevant_pos, k))
-            if ideal_gains is not None:
-                gains = metrics.jaccard_gains(genres[top], liked)
-                row["genre_ndcg@10"].append(metrics.ndcg_from_gains(gains, ideal_gains, k))
+            if relevant_pos:
+                _add_list_metrics(per_user[variant], top, relevant_pos, k,
+                                  genres=genres, liked=liked if ideal_gains is not None else None,
+                                  ideal_gains=ideal_gains)
     rating_metrics = {"rmse": None, "mae": None}
     if predicted:
         p, a = np.concatenate(predicted), np.concatenate(actual)
@@ -281,6 +291,51 @@ def _fit(spec: ModelSpec, options: Mapping, train: pd.DataFrame):
 def _frame_key(train: pd.DataFrame) -> int:
     """A fingerprint of a training frame (equal frames, equal keys)."""
     return int(pd.util.hash_pandas_object(train[["user_id", "movie_id", "rating", "timestamp"]], index=False).sum())
+
+
+def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, ks: Sequence[int], seed: int,
+            n_negatives: int) -> list:
+    """(protocol, training frame, [(k or None, case), ...]) for each protocol asked for; each one's
+    description goes into ``report.protocols``."""
+    splits = []
+    if "warm" in protocols:
+        split = warm_split(ratings)
+        report.protocols["warm"] = {"description": split.description, **split.settings,
+                                    "train_ratings": len(split.train), "test_ratings": len(split.test)}
+        train_histories = _histories(split.train)
+        splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True))]))
+    if "cold" in protocols:
+        cold = cold_split(ratings, seed=seed)
+        cases, skipped = [], {}
+        for reveal_k in ks:
+            reveal = cold.reveal(reveal_k)
+            skipped[str(reveal_k)] = int(reveal.skipped_users.size)
+            cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False)))
+        report.protocols["cold"] = {"description": cold.description, **cold.settings,
+                                    "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
+        splits.append(("cold", cold.train, cases))
+    if "loo" in protocols:
+        loo = leave_one_out_split(ratings, n_negatives=n_negatives, seed=seed)
+        report.protocols["loo"] = {"description": loo.description, **loo.settings, "train_ratings": len(loo.train),
+                                   "test_users": len(loo.test), "skipped_users": int(loo.skipped_users.size)}
+        splits.append(("loo", loo.train, [(None, _Case(_histories(loo.train), loo.test, warm=True,
+                                                       candidates=loo.negatives))]))
+    return splits
+
+
+def _fitted(spec: ModelSpec, name: str, options: Mapping, train: pd.DataFrame, *, protocol: str, seed: int,
+            cache: dict, say: Callable[[str], None]):
+    """The fitted model and its fit time; a model that does not depend on the seed is fitted once
+    per distinct training frame (``cache``)."""
+    key = (name, None if not spec.seeded else seed, _frame_key(train))
+    if key in cache:
+        say(f"[{protocol}] {name}: fitted earlier on the same {len(train):,} ratings")
+        return cache[key]
+    say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
+    scorer, fit_s = _fit(spec, options, train)
+    if not spec.seeded:
+        cache[key] = (scorer, fit_s)
+    return scorer, fit_s
 
 
 def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
@@ -319,29 +374,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                               "ratings": int(len(ratings)), "users": int(ratings["user_id"].nunique()),
                               "movies": int(ratings["movie_id"].nunique()),
                               "options": dict(options.items())})
-    splits = []
-    if "warm" in protocols:
-        split = warm_split(ratings)
-        report.protocols["warm"] = {"description": split.description, **split.settings,
-                                    "train_ratings": len(split.train), "test_ratings": len(split.test)}
-        train_histories = _histories(split.train)
-        splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True))]))
-    if "cold" in protocols:
-        cold = cold_split(ratings, seed=seed)
-        cases, skipped = [], {}
-        for reveal_k in ks:
-            reveal = cold.reveal(reveal_k)
-            skipped[str(reveal_k)] = int(reveal.skipped_users.size)
-            cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False)))
-        report.protocols["cold"] = {"description": cold.description, **cold.settings,
-                                    "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
-        splits.append(("cold", cold.train, cases))
-    if "loo" in protocols:
-        loo = leave_one_out_split(ratings, n_negatives=n_negatives, seed=seed)
-        report.protocols["loo"] = {"description": loo.description, **loo.settings, "train_ratings": len(loo.train),
-                                   "test_users": len(loo.test), "skipped_users": int(loo.skipped_users.size)}
-        splits.append(("loo", loo.train, [(None, _Case(_histories(loo.train), loo.test, warm=True,
-                                                       candidates=loo.negatives))]))
+    splits = _splits(ratings, protocols, report, ks=ks, seed=seed, n_negatives=n_negatives)
     cache = {} if cache is None else cache
     chosen = report.settings.setdefault("chosen", {})
     for protocol, train, cases in splits:
@@ -352,15 +385,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                                                int(train["user_id"].nunique()))
         for name in models:
             spec = registry[name]
-            key = (name, None if not spec.seeded else seed, _frame_key(train))
-            if key in cache:
-                scorer, fit_s = cache[key]
-                say(f"[{protocol}] {name}: fitted earlier on the same {len(train):,} ratings")
-            else:
-                say(f"[{protocol}] fitting {name} on {len(train):,} ratings ...")
-                scorer, fit_s = _fit(spec, options, train)
-                if not spec.seeded:
-                    cache[key] = (scorer, fit_s)
+            scorer, fit_s = _fitted(spec, name, options, train, protocol=protocol, seed=seed, cache=cache, say=say)
             if getattr(scorer, "chosen", None) is not None:
                 chosen.setdefault(name, {})[protocol] = {"chosen": scorer.chosen, "validation_ndcg@10": scorer.results}
                 say(f"[{protocol}] {name}: chose {scorer.chosen} on validation people")
@@ -376,69 +401,3 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                 say(f"[{protocol}{'' if reveal_k is None else f' k={reveal_k}'}] {name}: "
                     f"NDCG@10 {ndcg if ndcg is None else round(ndcg, 4)} (fit {fit_s:.1f}s, eval {eval_s:.1f}s)")
     return report
-
-
-def format_table(report: Report) -> str:
-    """The report as a fixed-width text table (one row per model x protocol x k x list)."""
-    header = ["model", "protocol", "k", "list", *METRIC_COLUMNS, "distinct@10", "users"]
-    lines = [header]
-    for row in report.rows:
-        cells = [row["model"], row["protocol"], "-" if row["k"] is None else str(row["k"]),
-                 "shuffled" if row["list"] == SHUFFLED else "strict"]
-        for metric in METRIC_COLUMNS:
-            value = row.get(metric)
-            cells.append("-" if value is None else f"{value:.4f}")
-        cells.append(str(row.get("distinct@10", "-")))
-        cells.append(str(row["users"]))
-        lines.append(cells)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
-
-
-SUMMARY_METRICS = [*METRIC_COLUMNS, "distinct@10"]
-
-
-def summarize(reports: Sequence[Report]) -> list[dict]:
-    """Mean and sample standard deviation (ddof=1; 0 for one seed) of every metric over reports
-    of the same models and protocols under different seeds.
-
-    Returns:
-        one dict per (model, protocol, k, list), in the first report's row order:
-        ``{"model", "protocol", "k", "list", "seeds", <metric>: {"mean", "std"} | None, ...}``.
-    """
-    if not reports:
-        raise ValueError("nothing to summarise")
-    groups: dict[tuple, list[dict]] = {}
-    for report in reports:
-        for row in report.rows:
-            groups.setdefault((row["model"], row["protocol"], row["k"], row["list"]), []).append(row)
-    out = []
-    for (model, protocol, reveal_k, variant), rows in groups.items():
-        summary = {"model": model, "protocol": protocol, "k": reveal_k, "list": variant, "seeds": len(rows)}
-        for metric in SUMMARY_METRICS:
-            values = [row.get(metric) for row in rows]
-            if any(v is None for v in values):
-                summary[metric] = None
-                continue
-            values = np.asarray(values, dtype=np.float64)
-            summary[metric] = {"mean": float(values.mean()),
-                               "std": float(values.std(ddof=1)) if values.size > 1 else 0.0}
-        out.append(summary)
-    return out
-
-
-def format_summary(summary: Sequence[Mapping], metrics_shown: Sequence[str] = (
-        "rmse", "ndcg@10", "hit_rate@10", "mrr@10", "coverage@10", "novelty@10", "distinct@10")) -> str:
-    """The multi-seed summary as a fixed-width table of ``mean ± std`` cells."""
-    header = ["model", "protocol", "k", "list", "seeds", *metrics_shown]
-    lines = [header]
-    for row in summary:
-        cells = [row["model"], row["protocol"], "-" if row["k"] is None else str(row["k"]),
-                 "shuffled" if row["list"] == SHUFFLED else "strict", str(row["seeds"])]
-        for metric in metrics_shown:
-            value = row.get(metric)
-            digits = 1 if metric == "distinct@10" else 4
-            cells.append("-" if value is None else f"{value['mean']:.{digits}f} ± {value['std']:.{digits}f}")
-        lines.append(cells)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

@@ -91,7 +91,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, verbosity=1, **options):
         from recsys.data import datasets
-        from recsys.evaluation.harness import REGISTRY, format_summary, format_table, run_evaluation, summarize
+        from recsys.evaluation.harness import REGISTRY, run_evaluation
+        from recsys.evaluation.tables import format_summary, format_table, summarize
 
         data = options["data"] or settings.MOVIELENS_DIR
         output = options["output"] or Path(settings.DATA_DIR) / "evaluation.json"

@@ -5,7 +5,7 @@ import pytest
 
 from recsys.data.vocabulary import Vocabulary
 from recsys.evaluation import harness as evaluation
-from recsys.evaluation import metrics
+from recsys.evaluation import metrics, tables
 
 
 def frame(rows):
@@ -150,10 +150,10 @@ def test_run_evaluation_adds_leave_one_out_and_novelty_and_reuses_unseeded_fits(
                                        seed=2, n_negatives=5, cache=cache, progress=lines.append)
     assert any("popularity: fitted earlier" in line for line in lines)
     assert not any("biased-mf: fitted earlier" in line for line in lines)  # seeded: refitted per seed
-    summary = evaluation.summarize([first, second])
+    summary = tables.summarize([first, second])
     pop = summary[0]
     values = [first.rows[0]["ndcg@10"], second.rows[0]["ndcg@10"]]
     assert pop["seeds"] == 2 and pop["ndcg@10"]["mean"] == pytest.approx(np.mean(values))
     assert pop["ndcg@10"]["std"] == pytest.approx(np.std(values, ddof=1))
     assert pop["rmse"] is None
-    assert "±" in evaluation.format_summary(summary)
+    assert "±" in tables.format_summary(summary)
