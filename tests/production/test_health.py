@@ -3,7 +3,7 @@ import json
 import textwrap
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.utils import OperationalError
 
 from movies.engine import recommender
@@ -190,13 +190,27 @@ def test_a_read_only_database_fails_health_and_a_new_visitor_gets_the_503_page(m
 
 @pytest.mark.django_db
 def test_healthz_read_only_in_process(client):
-    """The same check against the test database switched to query-only."""
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA query_only = ON")
-    try:
-        response = client.get("/healthz")
-    finally:
+    """The same check against the test database switched to read-only (SQLite: query_only;
+    PostgreSQL: a read-only transaction inside a savepoint, whose rollback restores it)."""
+    if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA query_only = OFF")
+            cursor.execute("PRAGMA query_only = ON")
+        try:
+            response = client.get("/healthz")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA query_only = OFF")
+    else:
+        class _Undo(Exception):
+            pass
+
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET transaction_read_only = on")
+                response = client.get("/healthz")
+                raise _Undo
+        except _Undo:
+            pass
     assert response.status_code == 503
     assert response.json()["database"] == "read_only"
