@@ -287,6 +287,24 @@ class BiasedMFScorer(_MatrixScorer):
         return np.where(rows >= 0, stars, np.nan).astype(np.float32)
 
 
+#: Rows of the EASE Gram matrix made per sparse product (a block is ``_EASE_BLOCK x movies`` floats).
+_EASE_BLOCK = 1024
+
+
+def _mirror_upper_to_lower(matrix: np.ndarray, block: int = _EASE_BLOCK) -> None:
+    """Make a square matrix symmetric in place from its upper triangle, a block of rows at a time."""
+    n = len(matrix)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        rows = matrix[start:stop]
+        # Within the diagonal block, the lower part comes from the block's own upper part.
+        square = rows[:, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        square[lower] = square.T[lower]
+        # Left of it, from the column strip above (already the upper triangle of earlier rows).
+        rows[:, :start] = matrix[:start, start:stop].T
+
+
 class EASEScorer(_MatrixScorer):
     """EASE (Steck 2019): ``B = I - P diag(1/diag(P))`` with zero diagonal,
     ``P = (X^T X + lambda I)^-1`` on the binary user x movie matrix; ``score = x_u B``.
@@ -331,20 +349,36 @@ class EASEScorer(_MatrixScorer):
 
     def fit(self, train: pd.DataFrame) -> EASEScorer:
         rows, cols, _ = self._index(self._kept_movies(train))
-        x = self._binary(rows, cols).tocsc()
-        gram = (x.T @ x).toarray().astype(np.float32)
-        gram[np.diag_indices_from(gram)] += self.l2
+        x = self._binary(rows, cols).astype(np.float32)  # users x movies, CSR
+        x_t = x.T.tocsr()  # movies x users: a block of its rows is a block of Gram rows
+        del rows, cols
+        n = len(self.items)
+        # One n x n float32 matrix is all the memory the fit takes (the Gram matrix, factored and
+        # inverted in place, then scaled into the weights in place): 400 MB for 10,000 movies.
+        gram = np.empty((n, n), dtype=np.float32)
+        for start in range(0, n, _EASE_BLOCK):
+            block = slice(start, min(start + _EASE_BLOCK, n))
+            gram[block] = (x_t[block] @ x).toarray()
+        del x, x_t
+        gram[np.diag_indices(n)] += self.l2
         # X^T X + lambda I is symmetric positive definite (eigenvalues >= lambda), so a float32
         # Cholesky inverse is accurate here and about 4x faster than a float64 LU inverse.
-        factor, info = lapack.spotrf(gram, lower=1, overwrite_a=1)
+        # LAPACK works in column-major order: the transpose of a C-ordered symmetric matrix is
+        # the same matrix in column-major order, so no copy is made.
+        factor, info = lapack.spotrf(gram.T, lower=1, overwrite_a=1)
         if info == 0:
             inverse, info = lapack.spotri(factor, lower=1, overwrite_c=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"EASE: the regularised Gram matrix is not positive definite ({info})")
-        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # potri fills only the lower triangle
-        weights = inverse / (-np.diag(inverse))[None, :]
-        np.fill_diagonal(weights, 0.0)
-        self.weights = weights.astype(np.float32)
+        if not np.shares_memory(inverse, gram):  # LAPACK copied after all: carry on in its copy
+            gram = np.ascontiguousarray(inverse.T)
+        del factor, inverse
+        # potri filled the lower triangle of the column-major matrix: the upper one of ``gram``.
+        _mirror_upper_to_lower(gram)
+        diagonal = -np.diag(gram).copy()
+        gram /= diagonal[None, :]
+        np.fill_diagonal(gram, 0.0)
+        self.weights = gram
         return self
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:

@@ -65,6 +65,28 @@ def test_ease_matches_the_closed_form_with_a_direct_inverse(small):
                                expected[0] + expected[2], atol=1e-6)
 
 
+def test_ease_built_in_blocks_matches_the_closed_form(monkeypatch):
+    # Blocks of 3 rows over 8 movies: the Gram matrix, the mirror of the inverse's triangle and
+    # the scaling all cross block edges (and the last block is short).
+    monkeypatch.setattr(baselines, "_EASE_BLOCK", 3)
+    rng = np.random.default_rng(4)
+    x = (rng.random((30, 8)) < 0.4).astype(float)
+    x[0] = 1.0  # every movie rated at least once, so all 8 are kept
+    ratings = frame([(u, m + 1, 4.0, 0) for u, m in zip(*np.nonzero(x))])
+    scorer = baselines.EASEScorer(l2=3.0).fit(ratings)
+    p = np.linalg.inv(x.T @ x + 3.0 * np.eye(8))
+    expected = np.eye(8) - p / np.diag(p)[None, :]
+    np.testing.assert_allclose(scorer.weights, expected, atol=1e-5)
+    assert scorer.weights.dtype == np.float32 and scorer.weights.flags.c_contiguous
+
+
+def test_mirror_upper_to_lower_makes_the_matrix_symmetric_across_blocks():
+    upper = np.triu(np.arange(49, dtype=np.float32).reshape(7, 7))
+    matrix = upper + np.tril(np.full((7, 7), -1.0, np.float32), -1)  # garbage below the diagonal
+    baselines._mirror_upper_to_lower(matrix, block=3)
+    np.testing.assert_array_equal(matrix, upper + np.triu(upper, 1).T)
+
+
 def test_item_knn_prefers_movies_co_rated_with_the_history():
     ratings = frame([(u, m, 4.0, 0) for u in range(1, 5) for m in (1, 2)] + [(5, 3, 4.0, 0), (5, 4, 4.0, 0)])
     scorer = baselines.ItemKNNScorer(neighbours=2, shrinkage=0.0).fit(ratings)
