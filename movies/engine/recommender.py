@@ -272,6 +272,7 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
         metadata={
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
+            "batch_size": result.batch_size,
             "history": [vars(r) for r in result.history],
             "visitor_ratings": visitors.summary if visitors is not None else {"count": 0},
         },

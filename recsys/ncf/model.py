@@ -74,6 +74,41 @@ def ncf_example_losses(y_true, y_pred, rating_loss_weight: float = 0.5):
     return ranking + rating_loss_weight * stars
 
 
+@keras.saving.register_keras_serializable(package="ncf")
+class LazyAdam(keras.optimizers.Adam):
+    """Adam that moves only the embedding rows a batch looked up ("lazy" Adam, as in TF Addons).
+
+    Keras's Adam turns an embedding's sparse gradient into a dense one and updates every row of
+    every table, and both Adam moments with it, at every step: on ml-25m (~15M embedding
+    parameters) that memory traffic, not the arithmetic, is most of a training step. Here a
+    sparse gradient (``tf.IndexedSlices``) updates the moments and weights of its rows only;
+    rows a batch did not touch keep their moments instead of decaying them. Dense gradients
+    (the MLP, the heads) get Keras's Adam unchanged.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        import tensorflow as tf
+
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        alpha = (ops.cast(learning_rate, dtype) * ops.sqrt(1 - ops.power(beta_2, step))
+                 / (1 - ops.power(beta_1, step)))
+        # One row per distinct index, its gradients summed: a scatter with repeated indices
+        # would keep only one of them.
+        rows, slot = tf.unique(gradient.indices)
+        grad = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), slot, tf.shape(rows)[0])
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * grad
+        v_rows = beta_2 * tf.gather(v.value, rows) + (1 - beta_2) * tf.square(grad)
+        self.assign(m, tf.IndexedSlices(m_rows, rows))
+        self.assign(v, tf.IndexedSlices(v_rows, rows))
+        self.assign_sub(variable, tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows))
+
+
 def _embedding(n: int, dim: int, name: str, l2: float, zeros: bool = False):
     return layers.Embedding(
         n, dim, name=name,

@@ -12,8 +12,12 @@ Python, NumPy and TensorFlow are seeded and TensorFlow runs deterministic ops.
 
 ``strategy`` picks the ``tf.distribute`` strategy (see ``recsys.ncf.distribute``): ``default`` trains
 with ``Model.fit`` on one device; ``mirrored`` and ``multiworker`` with the same examples and a
-custom synchronous step over all replicas. ``config.batch_size`` is the global batch: with N
-replicas each takes about batch_size / N rows of every step.
+custom synchronous step over all replicas. The global batch is ``config.batch_size``, or when that
+is 0 one chosen from the epoch's size (``recsys.ncf.config.auto_batch_size``): with N replicas each
+takes about batch / N rows of every step.
+
+The optimizer is :class:`recsys.ncf.model.LazyAdam`: an embedding row moves only on the steps
+that look it up, so a step costs the same on ml-25m's tables as on ml-latest-small's.
 """
 from __future__ import annotations
 
@@ -111,6 +115,7 @@ class TrainResult:
     seconds: float = 0.0
     strategy: str = STRATEGY_DEFAULT
     replicas: int = 1  # devices the global batch was split over, on all machines
+    batch_size: int = 0  # the global batch trained with (config.batch_size_for the epoch's size)
 
 
 def make_deterministic(seed: int) -> None:
@@ -154,6 +159,7 @@ class _TrainingData:
     val: object  # Examples, or None without a validation share
     fit: tuple[np.ndarray, np.ndarray, np.ndarray]
     n_examples: int
+    config: NCFConfig
 
     @classmethod
     def build(cls, ratings: pd.DataFrame, config: NCFConfig, rng: np.random.Generator) -> _TrainingData:
@@ -170,22 +176,26 @@ class _TrainingData:
                              rated_keys=keys, item_probs=probs) if len(val_rows) else None
         fit = (u[fit_rows], i[fit_rows], r[fit_rows])
         n_examples = epoch_size(fit[2], mode=config.mode, negatives_per_positive=config.negatives_per_positive)
-        return cls(users, items, u, i, r, n_items, keys, probs, val, fit, n_examples)
+        return cls(users, items, u, i, r, n_items, keys, probs, val, fit, n_examples, config)
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size_for(self.n_examples)
 
     def batches(self, epoch_rng: np.random.Generator, config: NCFConfig):
         """One epoch's batches: every training row in a fresh order, fresh negatives, chunk by chunk."""
         chunks = epoch_chunks(*self.fit, n_items=self.n_items, mode=config.mode,
                               negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
                               rated_keys=self.keys, item_probs=self.probs)
-        return epoch_blocks(chunks, config.batch_size)
+        return epoch_blocks(chunks, self.batch_size)
 
 
-def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfig, n_examples: int
-               ) -> tuple[float, float, float]:
+def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfig, n_examples: int,
+               batch_size: int) -> tuple[float, float, float]:
     """Train one epoch (Keras, or the distributed trainer) and validate: (loss, val_loss, val_rmse)."""
     if trainer is None:
         hist = model.fit(dataset, epochs=1, verbose=0, shuffle=False,
-                         callbacks=[_Count(meter, config.batch_size, n_examples)])
+                         callbacks=[_Count(meter, batch_size, n_examples)])
         loss = float(hist.history["loss"][-1])
     else:
         loss = trainer.fit_epoch(((users, items, targets) for (users, items), targets in dataset),
@@ -224,9 +234,7 @@ def train(
     # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything: create it first.
     distribution = make_strategy(strategy)
     make_deterministic(config.seed)
-    import keras
-
-    from recsys.ncf.model import build_model, ncf_loss_factory
+    from recsys.ncf.model import LazyAdam, build_model, ncf_loss_factory
 
     rng = np.random.default_rng(config.seed)
     data = _TrainingData.build(ratings, config, rng)
@@ -235,7 +243,7 @@ def train(
 
     with distribution.scope():
         model = build_model(len(users), n_items, config)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+        model.compile(optimizer=LazyAdam(config.learning_rate),
                       loss=ncf_loss_factory(config.rating_loss_weight), steps_per_execution=STEPS_PER_EXECUTION)
     trainer = None
     if strategy != STRATEGY_DEFAULT:
@@ -247,7 +255,8 @@ def train(
         trainer.check_same_work(len(r), len(users), n_items, checksum, int(config.training_hash(), 16))
 
     result = TrainResult(config=config, users=users, items=items, weights={}, strategy=strategy,
-                         replicas=distribution.num_replicas_in_sync)
+                         replicas=distribution.num_replicas_in_sync, batch_size=data.batch_size)
+    log.info("%s training examples an epoch in batches of %s", f"{n_examples:,}", f"{data.batch_size:,}")
     best, best_weights, waited = float("inf"), None, 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
@@ -255,9 +264,10 @@ def train(
         # epoch's rows cannot depend on how often or how far the pipeline reads.
         epoch_seed = int(rng.integers(2**63))
         dataset = epoch_dataset(lambda seed=epoch_seed: data.batches(np.random.default_rng(seed), config),
-                                n_examples, config.batch_size)
+                                n_examples, data.batch_size)
         meter = Throughput(epoch, n_examples)
-        loss, val_loss, val_rmse = _one_epoch(model, trainer, dataset, meter, val, config, n_examples)
+        loss, val_loss, val_rmse = _one_epoch(model, trainer, dataset, meter, val, config, n_examples,
+                                              data.batch_size)
         examples_per_second = meter.rate
         report = EpochReport(epoch, loss, val_loss, val_rmse, time.perf_counter() - t0, n_examples,
                              examples_per_second)

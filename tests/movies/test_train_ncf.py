@@ -102,8 +102,8 @@ def _train_ncf_process(tf_config: dict, *args: str) -> subprocess.Popen:
 
 
 def _epoch_losses(out: str) -> list[str]:
-    """The epoch lines without their seconds."""
-    return [line.rsplit("  ", 1)[0] for line in out.splitlines() if line.startswith("epoch")]
+    """The epoch lines without their seconds and examples/s."""
+    return [line.rsplit("  ", 2)[0] for line in out.splitlines() if line.startswith("epoch")]
 
 
 def _finish(process: subprocess.Popen) -> str:

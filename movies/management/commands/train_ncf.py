@@ -121,7 +121,8 @@ class Command(BaseCommand):
         def progress(report):
             if verbosity >= 1:
                 self.stdout.write(f"epoch {report.epoch:3d}  loss {report.loss:.4f}  val_loss {report.val_loss:.4f}"
-                                  f"  val_rmse {report.val_rmse:.4f}  {report.seconds:.1f}s")
+                                  f"  val_rmse {report.val_rmse:.4f}  {report.seconds:.1f}s"
+                                  f"  {report.examples_per_second:,.0f} examples/s")
 
         if not distribute.is_chief(tf_config):
             self._train_as_worker(data, config, strategy, tf_config["task"], progress, verbosity)

@@ -140,3 +140,19 @@ def test_an_epoch_reports_its_examples_and_their_rate(structured_frame):
     fit = len(structured_frame) - int(round(len(structured_frame) * config.validation_fraction))
     assert report.examples == epoch_size(np.ones(fit), mode=config.mode, negatives_per_positive=4)
     assert report.examples_per_second > 0
+
+
+def test_the_batch_is_the_configured_one_or_chosen_from_the_epoch_size(structured_frame, monkeypatch):
+    import recsys.ncf.config as config_module
+
+    assert train(structured_frame, tiny_config(epochs=1, batch_size=64)).batch_size == 64
+    # A tiny epoch gets the smallest automatic batch; with the thresholds lowered it doubles.
+    assert train(structured_frame, tiny_config(epochs=1, batch_size=0)).batch_size == 2048
+    monkeypatch.setattr(config_module, "AUTO_BATCH_MIN", 16)
+    monkeypatch.setattr(config_module, "AUTO_BATCH_STEPS", 10)
+    examples = train(structured_frame, tiny_config(epochs=1, batch_size=0)).history[0].examples
+    expected = 16
+    while expected < config_module.AUTO_BATCH_MAX and examples >= 2 * expected * 10:
+        expected *= 2
+    assert expected > 16  # the structured set is big enough to double at least once
+    assert train(structured_frame, tiny_config(epochs=1, batch_size=0)).batch_size == expected
