@@ -70,11 +70,16 @@ class Throughput:
         self.epoch, self.total, self.every, self.clock = epoch, total, every, clock
         self.done = 0
         self.started = self.last = clock()
+        self.stopped: float | None = None
 
     @property
     def rate(self) -> float:
-        elapsed = self.clock() - self.started
+        elapsed = (self.stopped if self.stopped is not None else self.clock()) - self.started
         return self.done / elapsed if elapsed > 0 else 0.0
+
+    def stop(self) -> None:
+        """The training pass is over: the rate stops counting time (validation is not training)."""
+        self.stopped = self.clock()
 
     def add(self, rows: int) -> None:
         self.done += rows
@@ -187,7 +192,7 @@ class _TrainingData:
         chunks = epoch_chunks(*self.fit, n_items=self.n_items, mode=config.mode,
                               negatives_per_positive=config.negatives_per_positive, rng=epoch_rng,
                               rated_keys=self.keys, item_probs=self.probs)
-        return epoch_blocks(chunks, self.batch_size)
+        return epoch_blocks(chunks, config.batch_size_for(self.n_examples))
 
 
 def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfig, n_examples: int,
@@ -201,6 +206,7 @@ def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfi
         loss = trainer.fit_epoch(((users, items, targets) for (users, items), targets in dataset),
                                  on_rows=meter.add)
     meter.done = n_examples
+    meter.stop()
     val_loss, val_rmse = loss, float("nan")
     if val is not None:
         pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None

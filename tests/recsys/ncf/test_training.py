@@ -129,6 +129,9 @@ def test_throughput_logs_rate_and_eta_at_most_every_interval(caplog):
         "epoch 3: 200 of 1,000 examples (20%), 20 examples/s, ETA 40 s",
         "epoch 3: 400 of 1,000 examples (40%), 20 examples/s, ETA 30 s",
     ]
+    meter.stop()  # the training pass is over; validation time does not lower the rate
+    now[0] += 100.0
+    assert meter.rate == pytest.approx(20.0)
 
 
 def test_an_epoch_reports_its_examples_and_their_rate(structured_frame):
