@@ -100,7 +100,7 @@ def main() -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     print("runserver (trains in the background) ...", flush=True)
-    log = open(args.site / "server.log", "wb")
+    log = open(args.site / "server.log", "wb")  # noqa: SIM115 (open for the server's whole life)
     started = time.perf_counter()
     server = subprocess.Popen([py, "manage.py", "runserver", "--noreload", f"127.0.0.1:{args.port}"], cwd=REPO,
                               env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -174,11 +174,12 @@ def _probe(server, base: str, started: float, args) -> list[tuple]:
             continue
         ok_home = sum(p["home"][0] == 200 for p in items)
         ok_api = sum(p["api"][0] == 200 for p in items)
-        kinds = sorted({str(p["kind"]) for p in items})
+        kinds = ", ".join(sorted({str(p["kind"]) for p in items}))
+        home_p50 = statistics.median(p["home"][1] for p in items) * 1000
         rows.append((f"probes while {phase} ({len(items)})",
                      statistics.median(p["api"][1] for p in items) * 1000, float("nan"),
                      f"home 200: {ok_home}/{len(items)}, API 200: {ok_api}/{len(items)}, "
-                     f"home p50 {statistics.median(p['home'][1] for p in items) * 1000:.0f} ms, kind {', '.join(kinds)}"))
+                     f"home p50 {home_p50:.0f} ms, kind {kinds}"))
     return rows
 
 
