@@ -288,7 +288,7 @@ class BiasedMFScorer(_MatrixScorer):
 
 
 #: Rows of the EASE Gram matrix made per sparse product (a block is ``_EASE_BLOCK x movies`` floats).
-_EASE_BLOCK = 1024
+_EASE_BLOCK = 2048
 
 
 def _mirror_upper_to_lower(matrix: np.ndarray, block: int = _EASE_BLOCK) -> None:
