@@ -230,3 +230,36 @@ def test_informative_grid_falls_back_to_popular_without_movielens_ratings(catalo
     settings.RATING_GRID_STRATEGY = "informative"
     assert [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=3)] == [
         m.id for m in selectors._popular_grid(excluded=set(), n=12, seed=3)]
+
+
+def test_the_grid_catalog_reads_every_kth_person_once_ratings_pass_the_cap(rated_catalog, settings, monkeypatch):
+    from django.db.models import Count
+
+    from movies.models import Rating
+
+    settings.RATING_GRID_STRATEGY = "informative"
+    ids = list(Rating.objects.order_by("id").values_list("id", flat=True))
+    stamp = selectors._ratings_stamp()
+    assert stamp == (ids[0], ids[-1])
+    assert selectors.elicitation_people_step(stamp) == 1  # a few hundred ratings: everyone
+    monkeypatch.setattr(selectors, "ELICITATION_MAX_RATINGS", 200)
+    step = selectors.elicitation_people_step(stamp)
+    assert step == -(-len(ids) // 200) and step > 1
+    selectors._elicitation_cache.update(fingerprint=None, catalog=None)
+    catalog = selectors._elicitation_catalog()
+    sampled = {u for u in range(1, 41) if u % step == 0}
+    assert catalog.n_people == len(sampled)
+    # The sample's popularity: ratings of the sampled people only.
+    counts = dict(Rating.objects.filter(user_id__in=sampled).values_list("movie_id").annotate(n=Count("id")))
+    assert dict(zip(catalog.ids.tolist(), catalog.counts.tolist())) == {m: counts[m] for m in catalog.ids.tolist()}
+
+
+def test_the_grid_catalog_is_rebuilt_when_the_ratings_change(rated_catalog, settings):
+    from movies.models import Rating
+
+    settings.RATING_GRID_STRATEGY = "informative"
+    before = selectors._elicitation_catalog()
+    assert selectors._elicitation_catalog() is before  # the same ratings: the cached catalog
+    Rating.objects.create(user_id=99, movie_id=3, rating=5.0, timestamp=0)
+    after = selectors._elicitation_catalog()
+    assert after is not before and after.n_people == before.n_people + 1
