@@ -13,9 +13,10 @@ Each part is z-scored per person, then mixed with weights that move from
 :data:`PRODUCT_WEIGHTS`'s ``new`` triple (few ratings: popularity is the strongest signal) to
 its ``regular`` one. The weights were tuned on validation people only (:mod:`recsys.ranking.tuning`).
 
-The content part counts only for movies the collaborative part finds plausible
+For regular people the content part counts only for movies the collaborative part finds plausible
 (:class:`ContentGate`, :data:`PRODUCT_CONTENT_GATE`): a movie's content z-score is moved towards
-the person's lowest one by ``1 - sigmoid((collaborative z - centre) / width)``. Text alone
+the person's lowest one by ``1 - sigmoid((collaborative z - centre) / width)``, scheduled like the
+weights (no gate up to ``new_until`` ratings, the full gate from ``regular_from``). Text alone
 lifted obscure movies that read like a person's favourites above the films they go on to watch
 (it cost leave-one-out a sixth of its NDCG); gated, it still reorders the plausible films at the
 top of the list, where it helps the warm protocol (docs/evaluation.md).
@@ -63,16 +64,19 @@ class WeightSchedule:
     new_until: int
     regular_from: int
 
+    def regular_share(self, n_ratings: int) -> float:
+        """How far a person with ``n_ratings`` ratings is from ``new`` (0) to ``regular`` (1)."""
+        if n_ratings <= self.new_until:
+            return 0.0
+        if n_ratings >= self.regular_from:
+            return 1.0
+        return (n_ratings - self.new_until) / (self.regular_from - self.new_until)
+
     def for_count(self, n_ratings: int) -> np.ndarray:
         """The three weights (summing to 1) for a person with ``n_ratings`` ratings."""
         new, regular = np.asarray(self.new, np.float64), np.asarray(self.regular, np.float64)
-        if n_ratings <= self.new_until:
-            mixed = new
-        elif n_ratings >= self.regular_from:
-            mixed = regular
-        else:
-            t = (n_ratings - self.new_until) / (self.regular_from - self.new_until)
-            mixed = (1 - t) * new + t * regular
+        t = self.regular_share(n_ratings)
+        mixed = new if t == 0.0 else regular if t == 1.0 else (1 - t) * new + t * regular
         total = mixed.sum()
         return mixed / total if total > 0 else np.full(3, 1 / 3)
 
@@ -84,17 +88,20 @@ PRODUCT_WEIGHTS = WeightSchedule(new=(0.1, 0.1, 0.8), regular=(0.5, 0.3, 0.2), n
 @dataclass(frozen=True)
 class ContentGate:
     """How much of the content part a movie keeps, from its collaborative z-score ``c``:
-    ``g = sigmoid((c - centre) / width)``; gated content = ``g * content + (1 - g) * min(content)``."""
+    ``g = 1 - strength * (1 - sigmoid((c - centre) / width))``; gated content =
+    ``g * content + (1 - g) * min(content)``. The ranker's strength is the person's
+    :meth:`WeightSchedule.regular_share`: no gate for new people, the full gate for regular ones."""
 
     centre: float
     width: float
 
-    def apply(self, content: np.ndarray, collaborative: np.ndarray) -> np.ndarray:
+    def apply(self, content: np.ndarray, collaborative: np.ndarray, strength: float = 1.0) -> np.ndarray:
         """The gated content part (float64), from the z-scored content and collaborative parts."""
         content, collaborative = np.asarray(content, np.float64), np.asarray(collaborative, np.float64)
-        if content.size == 0:
+        if content.size == 0 or strength == 0.0:
             return content
-        keep = 0.5 * (1.0 + np.tanh((collaborative - self.centre) / (2.0 * self.width)))  # the sigmoid, overflow-free
+        sigmoid = 0.5 * (1.0 + np.tanh((collaborative - self.centre) / (2.0 * self.width)))  # overflow-free
+        keep = 1.0 - strength * (1.0 - sigmoid)
         return keep * content + (1.0 - keep) * content.min()
 
 
@@ -224,7 +231,8 @@ class Ranker:
         content = zscore(content).astype(np.float32)
         collaborative = zscore(collaborative).astype(np.float32)
         if self.content_gate is not None and self.content is not None:
-            content = self.content_gate.apply(content, collaborative).astype(np.float32)
+            strength = self.weights.regular_share(len(history))
+            content = self.content_gate.apply(content, collaborative, strength).astype(np.float32)
         return np.stack([content, collaborative, self._popularity])
 
     def _weights(self, history: Mapping[int, float]) -> np.ndarray:

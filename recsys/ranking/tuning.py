@@ -164,14 +164,15 @@ def tune_weights(ranker: Ranker, cases: Sequence[TuningCase], *, grid: Sequence[
     return best["weights"], results
 
 
-def gated(prepared: Sequence[_Prepared], gate: ContentGate | None) -> list[_Prepared]:
-    """The same people with their content part gated by ``gate`` (prepared without a gate)."""
+def gated(prepared: Sequence[_Prepared], gate: ContentGate | None, schedule: WeightSchedule) -> list[_Prepared]:
+    """The same people with their content part gated by ``gate`` (prepared without a gate), at the
+    strength the ranker gives them (``schedule.regular_share`` of their number of ratings)."""
     if gate is None:
         return list(prepared)
     out = []
     for person in prepared:
         parts = person.parts.copy()
-        parts[0] = gate.apply(parts[0], parts[1])
+        parts[0] = gate.apply(parts[0], parts[1], schedule.regular_share(person.n_ratings))
         out.append(replace(person, parts=parts))
     return out
 
@@ -189,9 +190,9 @@ def tune_gate(warm: Sequence[_Prepared], loo: Sequence[_Prepared], cold: Sequenc
     results = []
     for gate in gates:
         results.append({"gate": None if gate is None else (gate.centre, gate.width),
-                        "warm": mean_ndcg(gated(warm, gate), items_warm, schedule.for_count),
-                        "loo": mean_ndcg(gated(loo, gate), items_warm, schedule.for_count),
-                        "cold": mean_ndcg(gated(cold, gate), items_cold, schedule.for_count)})
+                        "warm": mean_ndcg(gated(warm, gate, schedule), items_warm, schedule.for_count),
+                        "loo": mean_ndcg(gated(loo, gate, schedule), items_warm, schedule.for_count),
+                        "cold": mean_ndcg(gated(cold, gate, schedule), items_cold, schedule.for_count)})
     reference = mean_ndcg(warm, items_warm, schedule.for_count), mean_ndcg(cold, items_cold, schedule.for_count)
     kept = [i for i, r in enumerate(results)
             if r["warm"] >= (1 - tolerance) * reference[0] and r["cold"] >= (1 - tolerance) * reference[1]]

@@ -56,6 +56,7 @@ def test_weight_schedule_interpolates_between_new_and_regular():
     np.testing.assert_allclose(w.for_count(20), [0.5, 0.4, 0.1])
     np.testing.assert_allclose(w.for_count(500), [0.3, 0.6, 0.1])
     np.testing.assert_allclose(WeightSchedule((2, 1, 1), (1, 1, 1), 1, 2).for_count(0), [0.5, 0.25, 0.25])
+    assert [w.regular_share(n) for n in (0, 10, 20, 30, 500)] == [0.0, 0.0, 0.5, 1.0, 1.0]
 
 
 def test_primitives_top_k_and_zscore():
@@ -99,10 +100,15 @@ def test_the_content_gate_keeps_content_where_the_collaborative_part_is_high():
     np.testing.assert_allclose(gate.apply(np.array([2.0, -2.0]), collaborative), [1.0, -2.0])
     np.testing.assert_allclose(gate.apply(np.array([2.0, 0.0]), np.array([40.0, -40.0])), [2.0, 0.0])
     assert gate.apply(np.array([]), np.array([])).size == 0
+    # Strength 0 keeps everything, 0.5 half of what the full gate moves.
+    np.testing.assert_array_equal(gate.apply(np.array([2.0, -2.0]), collaborative, 0.0), [2.0, -2.0])
+    np.testing.assert_allclose(gate.apply(np.array([2.0, -2.0]), collaborative, 0.5), [1.5, -2.0])
 
 
 def test_the_content_part_is_gated_by_the_collaborative_one(ranker):
-    history = {1: 5.0, 6: 4.0, 23: 1.0}
+    # A regular person (30 ratings, PRODUCT_WEIGHTS.regular_from): the full gate.
+    history = {movie: float(1 + movie % 5) for movie in range(1, 31)}
+    assert PRODUCT_WEIGHTS.regular_share(len(history)) == 1.0
     gated = ranker.parts(user_id=None, history=history)
     assert ranker.content_gate == PRODUCT_CONTENT_GATE
     ranker.content_gate = None
@@ -114,6 +120,23 @@ def test_the_content_part_is_gated_by_the_collaborative_one(ranker):
     weights = PRODUCT_WEIGHTS.for_count(len(history)).astype(np.float32)[:, None]
     ranker.content_gate = PRODUCT_CONTENT_GATE
     np.testing.assert_allclose(ranker.score(user_id=None, history=history), (weights * gated).sum(axis=0), rtol=1e-6)
+    # A new person (3 ratings): no gate at all; half-way (17 or 18 ratings): part of it.
+    new = {1: 5.0, 6: 4.0, 23: 1.0}
+    np.testing.assert_array_equal(ranker.parts(user_id=None, history=new)[0], _ungated(ranker, new)[0])
+    middle = dict(list(history.items())[:18])
+    share = PRODUCT_WEIGHTS.regular_share(18)
+    assert 0 < share < 1
+    plain = _ungated(ranker, middle)
+    np.testing.assert_allclose(ranker.parts(user_id=None, history=middle)[0],
+                               PRODUCT_CONTENT_GATE.apply(plain[0], plain[1], share), atol=1e-6)
+
+
+def _ungated(ranker, history):
+    gate, ranker.content_gate = ranker.content_gate, None
+    try:
+        return ranker.parts(user_id=None, history=history)
+    finally:
+        ranker.content_gate = gate
 
 
 def test_without_ease_or_content_it_ranks_by_the_ncf_when_popularity_is_flat():

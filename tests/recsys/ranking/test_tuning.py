@@ -1,5 +1,7 @@
 """recsys.ranking.tuning: validation cases, the weight grid, the NDCG of a weight mix, the content gate,
 tune_product."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,11 +117,16 @@ def _person(parts, relevant, ranked=None):
 
 
 def test_gated_moves_only_the_content_part():
-    person = _person([[2.0, -2.0], [1.5, -40.0], [0.0, 1.0]], {0})
-    (out,) = gated([person], ContentGate(centre=1.5, width=0.25))
+    person = _person([[2.0, -2.0], [1.5, -40.0], [0.0, 1.0]], {0})  # 50 ratings
+    schedule = WeightSchedule(new=(0, 0, 1), regular=(1, 0, 0), new_until=5, regular_from=30)
+    (out,) = gated([person], ContentGate(centre=1.5, width=0.25), schedule)
     np.testing.assert_allclose(out.parts, [[0.0, -2.0], [1.5, -40.0], [0.0, 1.0]], atol=1e-6)
     assert person.parts[0, 0] == 2.0  # the input is left alone
-    assert gated([person], None)[0] is person
+    assert gated([person], None, schedule)[0] is person
+    # At 17.5 ratings, half-way to regular: half the gate (keeps 1 - 0.5 * 0.5 of row 0's score).
+    halfway = replace(person, n_ratings=17.5)
+    np.testing.assert_allclose(gated([halfway], ContentGate(centre=1.5, width=0.25), schedule)[0].parts[0],
+                               [0.75 * 2.0 + 0.25 * -2.0, -2.0], atol=1e-6)
 
 
 def test_tune_gate_takes_the_best_leave_one_out_gate_that_keeps_warm_and_cold():
