@@ -18,7 +18,7 @@ For regular people the content part counts only for movies the collaborative par
 the person's lowest one by ``1 - sigmoid((collaborative z - centre) / width)``, scheduled like the
 weights (no gate up to ``new_until`` ratings, the full gate from ``regular_from``). Text alone
 lifted obscure movies that read like a person's favourites above the films they go on to watch
-(it cost leave-one-out a sixth of its NDCG); gated, it still reorders the plausible films at the
+(it cost leave-one-out about 13% of its NDCG@10); gated, it still reorders the plausible films at the
 top of the list, where it helps the warm protocol (docs/evaluation.md).
 
 :meth:`Ranker.recommend` answers a request in one pass: one fold-in of the person, one
