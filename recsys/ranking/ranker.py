@@ -95,6 +95,10 @@ class ContentGate:
     centre: float
     width: float
 
+    def __post_init__(self):
+        if not self.width > 0:
+            raise ValueError(f"ContentGate width must be positive, not {self.width!r}")
+
     def apply(self, content: np.ndarray, collaborative: np.ndarray, strength: float = 1.0) -> np.ndarray:
         """The gated content part (float64), from the z-scored content and collaborative parts."""
         content, collaborative = np.asarray(content, np.float64), np.asarray(collaborative, np.float64)

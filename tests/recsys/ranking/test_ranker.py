@@ -103,6 +103,8 @@ def test_the_content_gate_keeps_content_where_the_collaborative_part_is_high():
     # Strength 0 keeps everything, 0.5 half of what the full gate moves.
     np.testing.assert_array_equal(gate.apply(np.array([2.0, -2.0]), collaborative, 0.0), [2.0, -2.0])
     np.testing.assert_allclose(gate.apply(np.array([2.0, -2.0]), collaborative, 0.5), [1.5, -2.0])
+    with pytest.raises(ValueError, match="width must be positive"):
+        ContentGate(centre=1.5, width=0.0)
 
 
 def test_the_content_part_is_gated_by_the_collaborative_one(ranker):
