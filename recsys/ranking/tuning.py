@@ -1,7 +1,13 @@
-"""Tuning the ranker's weight schedule on validation people only, never the test users.
+"""Tuning the ranker's weight schedule and content gate on validation people only, never the test users.
 
 The parts of each validation person are computed once (:meth:`recsys.ranking.ranker.Ranker.parts`); a
-weight triple then costs only a weighted sum and a top-k per person, so a whole grid is cheap.
+weight triple then costs only a weighted sum and a top-k per person, so a whole grid is cheap. The
+content gate is a function of the ungated parts (:meth:`recsys.ranking.ranker.ContentGate.apply`), so
+its grid reuses them too.
+
+Three kinds of validation case: cold (:func:`cold_cases`), warm (:func:`warm_cases`) and
+leave-one-out (:func:`loo_cases`: a person's next rating, whatever its stars, among movies they never
+rated), so that a choice can be held to every protocol the evaluation reports.
 """
 from __future__ import annotations
 
@@ -14,10 +20,12 @@ import pandas as pd
 from recsys.content.index import ContentIndex
 from recsys.evaluation.metrics import ndcg_at_k
 from recsys.primitives import top_k
-from recsys.ranking.ranker import PRODUCT_WEIGHTS, Ranker, WeightSchedule, product_ease
+from recsys.ranking.ranker import PRODUCT_WEIGHTS, ContentGate, Ranker, WeightSchedule, product_ease
 
 #: (new_until, regular_from) pairs tried by tune_product.
 SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
+#: Content gates tried by tune_product (None: no gate).
+GATE_GRID = (None,) + tuple(ContentGate(centre=c, width=w) for c in (0.5, 1.0, 1.5, 2.0) for w in (0.25, 0.5, 1.0))
 RELEVANT_STARS = 4.0
 
 
@@ -29,6 +37,8 @@ class TuningCase:
     history: dict[int, float]
     relevant: set[int]
     user_id: int | None = None  # set for a user the ranker was fitted on
+    #: Leave-one-out: the only movies ranked besides the relevant one (None: the whole catalog).
+    candidates: np.ndarray | None = None
 
 
 @dataclass
@@ -39,6 +49,7 @@ class _Prepared:
     seen: np.ndarray
     relevant: set
     n_ratings: int
+    ranked: np.ndarray | None = None  # rows that may be ranked (None: every row not seen)
 
 
 def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
@@ -65,6 +76,29 @@ def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float 
     return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
 
 
+def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 100,
+              seed: int = 0) -> list[TuningCase]:
+    """Leave-one-out validation cases for known users: their fitting ratings as history, their
+    first held-out rating (by time, ties by movie id), whatever its stars, as the one relevant
+    movie, ranked against ``n_negatives`` movies of ``fit`` they never rated (in ``fit`` or
+    ``held_out``), drawn with ``default_rng([seed, user_id])``. People with fewer never-rated
+    movies than that are skipped."""
+    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
+                 for u, g in fit.groupby("user_id", sort=True)}
+    rated = pd.concat([fit[["user_id", "movie_id"]], held_out[["user_id", "movie_id"]]])
+    rated = {int(u): g.to_numpy(dtype=np.int64) for u, g in rated.groupby("user_id", sort=True)["movie_id"]}
+    catalog = np.unique(fit["movie_id"].to_numpy(dtype=np.int64))
+    first = held_out.sort_values(["user_id", "timestamp", "movie_id"], kind="stable").groupby("user_id").head(1)
+    cases = []
+    for user, movie in zip(first["user_id"].astype(int), first["movie_id"].astype(int)):
+        pool = np.setdiff1d(catalog, rated[user])
+        if pool.size < n_negatives:
+            continue
+        negatives = np.sort(np.random.default_rng([seed, user]).choice(pool, size=n_negatives, replace=False))
+        cases.append(TuningCase(histories.get(user, {}), {movie}, user_id=user, candidates=negatives))
+    return cases
+
+
 def weight_grid(step: float = 0.1) -> list[tuple[float, float, float]]:
     """Every (content, collaborative, popularity) triple on a ``step`` grid summing to 1."""
     n = int(round(1 / step))
@@ -84,8 +118,13 @@ def prepare(ranker: Ranker, cases: Sequence[TuningCase]) -> list[_Prepared]:
         if not relevant:
             continue
         seen = ranker.items.indices(list(case.history))
+        ranked = None
+        if case.candidates is not None:
+            ranked = ranker.items.indices(np.concatenate([np.asarray(case.candidates, np.int64),
+                                                          np.fromiter(relevant, np.int64)]))
+            ranked = ranked[ranked >= 0]
         out.append(_Prepared(ranker.parts(user_id=case.user_id, history=case.history), seen[seen >= 0], relevant,
-                             len(case.history)))
+                             len(case.history), ranked))
     return out
 
 
@@ -95,6 +134,10 @@ def mean_ndcg(prepared: Sequence[_Prepared], items, weights_for: Callable[[int],
     for person in prepared:
         mix = np.asarray(weights_for(person.n_ratings), np.float32)[:, None]
         scores = (mix * person.parts).sum(axis=0)
+        if person.ranked is not None:
+            only = np.full(scores.shape, -np.inf, scores.dtype)
+            only[person.ranked] = scores[person.ranked]
+            scores = only
         scores[person.seen] = -np.inf
         values.append(ndcg_at_k(items.ids[top_k(scores, k)].tolist(), person.relevant, k))
     return float(np.mean(values)) if values else 0.0
@@ -121,10 +164,49 @@ def tune_weights(ranker: Ranker, cases: Sequence[TuningCase], *, grid: Sequence[
     return best["weights"], results
 
 
+def gated(prepared: Sequence[_Prepared], gate: ContentGate | None, schedule: WeightSchedule) -> list[_Prepared]:
+    """The same people with their content part gated by ``gate`` (prepared without a gate), at the
+    strength the ranker gives them (``schedule.regular_share`` of their number of ratings)."""
+    if gate is None:
+        return list(prepared)
+    out = []
+    for person in prepared:
+        parts = person.parts.copy()
+        parts[0] = gate.apply(parts[0], parts[1], schedule.regular_share(person.n_ratings))
+        out.append(replace(person, parts=parts))
+    return out
+
+
+def tune_gate(warm: Sequence[_Prepared], loo: Sequence[_Prepared], cold: Sequence[_Prepared], *, items_warm,
+              items_cold, schedule: WeightSchedule, gates: Sequence[ContentGate | None] = GATE_GRID,
+              tolerance: float = 0.01) -> tuple[ContentGate | None, list[dict]]:
+    """The content gate with the best leave-one-out validation NDCG@10 among those that keep the warm
+    and the cold validation NDCG@10 within ``tolerance`` of the ungated ranker's (people prepared
+    without a gate; ``warm`` and ``loo`` from the ranker over ``items_warm``, ``cold`` over ``items_cold``).
+
+    Returns:
+        ``(the gate, or None for no gate, [{"gate": (centre, width) or None, "warm", "loo", "cold"}, ...])``.
+    """
+    results = []
+    for gate in gates:
+        results.append({"gate": None if gate is None else (gate.centre, gate.width),
+                        "warm": mean_ndcg(gated(warm, gate, schedule), items_warm, schedule.for_count),
+                        "loo": mean_ndcg(gated(loo, gate, schedule), items_warm, schedule.for_count),
+                        "cold": mean_ndcg(gated(cold, gate, schedule), items_cold, schedule.for_count)})
+    reference = mean_ndcg(warm, items_warm, schedule.for_count), mean_ndcg(cold, items_cold, schedule.for_count)
+    kept = [i for i, r in enumerate(results)
+            if r["warm"] >= (1 - tolerance) * reference[0] and r["cold"] >= (1 - tolerance) * reference[1]]
+    if not kept:
+        return None, results
+    best = max(kept, key=lambda i: (round(results[i]["loo"], 10), -i))
+    return gates[best], results
+
+
 def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory: Callable[[], object], *,
                  seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
                  grid: Sequence[Sequence[float]] | None = None, ease_max_items: int | None = None,
                  schedule_grid: Sequence[tuple[int, int]] = SCHEDULE_GRID, min_regular_ratings: int = 100,
+                 gates: Sequence[ContentGate | None] = GATE_GRID,
                  progress: Callable[[str], None] | None = None) -> tuple[WeightSchedule, dict]:
     """Tune the product's weights on validation people only, never the evaluation's test users.
 
@@ -133,13 +215,19 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     * warm validation: each user's last 20% of the warm protocol's *training* ratings (by time)
       are held out.
 
-    Steps: the ``new`` triple on cold validation; the ``regular`` triple on warm validation
-    people with at least ``min_regular_ratings`` ratings; then the breakpoints (``new_until``,
-    ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold validation
-    NDCG@10 over everybody. Defaults are kept where a validation set is empty.
+    * leave-one-out validation: the same warm validation people, each one's first held-out
+      rating against 100 movies they never rated (:func:`loo_cases`, ``validation_seed``).
+
+    Steps, without a content gate: the ``new`` triple on cold validation; the ``regular`` triple
+    on warm validation people with at least ``min_regular_ratings`` ratings; then the breakpoints
+    (``new_until``, ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold
+    validation NDCG@10 over everybody. Last, the content gate from ``gates`` (:func:`tune_gate`,
+    with the tuned schedule; only when there is a content index). Defaults are kept where a
+    validation set is empty.
 
     Returns:
-        the tuned :class:`WeightSchedule` and ``{"new", "regular", "schedule"}`` grid results.
+        the tuned :class:`WeightSchedule` and ``{"new", "regular", "schedule", "gate",
+        "content_gate"}``: the grid results and the chosen gate (a :class:`ContentGate` or None).
     """
     from recsys.data.splits import cold_split, validation_split, warm_split
 
@@ -147,7 +235,7 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
 
     def ranker(train):
         ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
-        return Ranker(ncf_factory(), ease=ease, content=index).fit(train)
+        return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None).fit(train)
 
     outer = cold_split(ratings, seed=seed)
     inner_cold = cold_split(outer.train, seed=validation_seed)
@@ -178,11 +266,19 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
         schedule_results.append({"new_until": int(new_until), "regular_from": int(regular_from),
                                  "warm": mean_ndcg(warm_prepared, warm_ranker.items, candidate.for_count),
                                  "cold": mean_ndcg(cold_prepared, cold_ranker.items, candidate.for_count)})
-    results = {"new": new_results, "regular": regular_results, "schedule": schedule_results}
+    results = {"new": new_results, "regular": regular_results, "schedule": schedule_results, "gate": [],
+               "content_gate": None}
     if not warm_prepared and not cold_prepared:
         say("no validation person at all: keeping the default schedule")
         return base, results
     best = max(schedule_results, key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"], -r["regular_from"]))
     say(f"schedule: new up to {best['new_until']} ratings, regular from {best['regular_from']}: "
         f"validation NDCG@10 warm {best['warm']:.4f}, cold {best['cold']:.4f}")
-    return replace(base, new_until=best["new_until"], regular_from=best["regular_from"]), results
+    tuned = replace(base, new_until=best["new_until"], regular_from=best["regular_from"])
+    if index is not None:
+        loo_prepared = prepare(warm_ranker, loo_cases(inner_warm.train, inner_warm.test, seed=validation_seed))
+        gate, results["gate"] = tune_gate(warm_prepared, loo_prepared, cold_prepared, items_warm=warm_ranker.items,
+                                          items_cold=cold_ranker.items, schedule=tuned, gates=gates)
+        results["content_gate"] = gate
+        say(f"content gate: {gate} ({len(loo_prepared)} leave-one-out validation people)")
+    return tuned, results

@@ -80,6 +80,9 @@ def test_evaluate_tunes_and_reports_the_product(dataset, tmp_path, capsys):
     assert "keeping the default regular weights" in printed
     tuned = data["settings"]["product_weights"]
     assert tuned["regular"] == [0.5, 0.3, 0.2]
+    # No content index, so no content gate to choose: the product was evaluated without one.
+    assert data["settings"]["product_content_gate"] is None
+    assert "content gate None" in printed
     assert set(tuned) == {"new", "regular", "new_until", "regular_from"}
     assert abs(sum(tuned["new"]) - 1) < 1e-9 and abs(sum(tuned["regular"]) - 1) < 1e-9
     assert {(r["model"], r["protocol"], r["k"], r["list"]) for r in data["rows"] if r["model"] == "product"} == {

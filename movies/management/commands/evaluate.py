@@ -121,7 +121,8 @@ class Command(BaseCommand):
         for seed in seeds:
             seed_options = dict(run_options)
             if options["tune_product"]:
-                seed_options["product_weights"] = self._tuned_weights(ratings, run_options, seed, ks, progress)
+                seed_options["product_weights"], seed_options["product_content_gate"] = self._tuned_weights(
+                    ratings, run_options, seed, ks, progress)
             try:
                 report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks, seed=seed,
                                         options=seed_options, cache=cache, progress=progress)
@@ -155,16 +156,20 @@ class Command(BaseCommand):
         from recsys.ranking.tuning import tune_product
 
         ncf_options = {**run_options, "seed": seed}
-        weights, _results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
-                                         seed=seed, ks=ks, progress=progress)
+        weights, results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
+                                        seed=seed, ks=ks, progress=progress)
         progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
-                 f"regular {weights.regular} from {weights.regular_from}")
-        return weights
+                 f"regular {weights.regular} from {weights.regular_from}; content gate {results['content_gate']}")
+        return weights, results["content_gate"]
 
     @staticmethod
     def _clean_settings(report, models):
         """Keep only what JSON can hold and what says what the run meant."""
         report.settings["options"].pop("content_index", None)
+        if "product_content_gate" in report.settings["options"]:
+            gate = report.settings["options"].pop("product_content_gate")
+            report.settings["product_content_gate"] = None if gate is None else {"centre": gate.centre,
+                                                                                 "width": gate.width}
         tuned = report.settings["options"].pop("product_weights", None)
         if tuned is not None:
             report.settings["product_weights"] = {"new": tuned.new, "regular": tuned.regular,

@@ -114,6 +114,18 @@ def test_only_the_served_ranker_is_marked_as_the_product():
     assert [name for name, spec in evaluation.REGISTRY.items() if spec.product] == ["product"]
 
 
+def test_the_product_serves_its_gate_unless_the_options_replace_it():
+    from recsys.ranking.ranker import PRODUCT_CONTENT_GATE, PRODUCT_WEIGHTS, ContentGate, WeightSchedule
+
+    make = evaluation.REGISTRY["product"].factory
+    served = make({})
+    assert served.content_gate == PRODUCT_CONTENT_GATE and served.weights == PRODUCT_WEIGHTS
+    assert make({"product_content_gate": None}).content_gate is None
+    gate, weights = ContentGate(centre=1.0, width=0.5), WeightSchedule((1, 0, 0), (0, 1, 0), 5, 30)
+    tuned = make({"product_content_gate": gate, "product_weights": weights})
+    assert (tuned.content_gate, tuned.weights) == (gate, weights)
+
+
 def test_leave_one_out_ranks_the_test_movie_among_its_negatives_only():
     catalog = np.arange(1, 21)
     # user 3 held out movie 15 (1 star: relevant all the same); negatives 2, 9, 18; history 1

@@ -18,7 +18,9 @@ from recsys.ranking.ranker import (
     CONTENT,
     PARTS,
     POPULARITY,
+    PRODUCT_CONTENT_GATE,
     PRODUCT_WEIGHTS,
+    ContentGate,
     Ranker,
     WeightSchedule,
     rating_counts,
@@ -54,6 +56,7 @@ def test_weight_schedule_interpolates_between_new_and_regular():
     np.testing.assert_allclose(w.for_count(20), [0.5, 0.4, 0.1])
     np.testing.assert_allclose(w.for_count(500), [0.3, 0.6, 0.1])
     np.testing.assert_allclose(WeightSchedule((2, 1, 1), (1, 1, 1), 1, 2).for_count(0), [0.5, 0.25, 0.25])
+    assert [w.regular_share(n) for n in (0, 10, 20, 30, 500)] == [0.0, 0.0, 0.5, 1.0, 1.0]
 
 
 def test_primitives_top_k_and_zscore():
@@ -86,6 +89,56 @@ def test_score_is_the_scheduled_sum_of_its_z_scored_parts(structured_frame):
                                   ncf.predict_ratings(user_id=None, history=history, movie_ids=[3, 4]))
     with pytest.raises(ValueError, match="rating counts for 40 movies"):
         Ranker.from_parts(ncf, ease=ease, content=None, rating_counts=counts[:-1])
+
+
+def test_the_content_gate_keeps_content_where_the_collaborative_part_is_high():
+    gate = ContentGate(centre=1.5, width=0.25)
+    # At the centre a movie keeps half its content score, the rest moves to the lowest one.
+    np.testing.assert_allclose(gate.apply(np.array([1.0, 0.0, -1.0]), np.full(3, 1.5)), [0.0, -0.5, -1.0])
+    # sigmoid(ln 3) = 3/4: 0.75 * 2 + 0.25 * (-2) = 1; far below the centre nothing is kept.
+    collaborative = np.array([1.5 + 0.25 * np.log(3.0), -20.0])
+    np.testing.assert_allclose(gate.apply(np.array([2.0, -2.0]), collaborative), [1.0, -2.0])
+    np.testing.assert_allclose(gate.apply(np.array([2.0, 0.0]), np.array([40.0, -40.0])), [2.0, 0.0])
+    assert gate.apply(np.array([]), np.array([])).size == 0
+    # Strength 0 keeps everything, 0.5 half of what the full gate moves.
+    np.testing.assert_array_equal(gate.apply(np.array([2.0, -2.0]), collaborative, 0.0), [2.0, -2.0])
+    np.testing.assert_allclose(gate.apply(np.array([2.0, -2.0]), collaborative, 0.5), [1.5, -2.0])
+    with pytest.raises(ValueError, match="width must be positive"):
+        ContentGate(centre=1.5, width=0.0)
+
+
+def test_the_content_part_is_gated_by_the_collaborative_one(ranker):
+    # A regular person (30 ratings, PRODUCT_WEIGHTS.regular_from): the full gate.
+    history = {movie: float(1 + movie % 5) for movie in range(1, 31)}
+    assert PRODUCT_WEIGHTS.regular_share(len(history)) == 1.0
+    gated = ranker.parts(user_id=None, history=history)
+    assert ranker.content_gate == PRODUCT_CONTENT_GATE
+    ranker.content_gate = None
+    plain = ranker.parts(user_id=None, history=history)
+    np.testing.assert_array_equal(gated[1:], plain[1:])  # only the content part moves
+    np.testing.assert_allclose(gated[0], PRODUCT_CONTENT_GATE.apply(plain[0], plain[1]), atol=1e-6)
+    implausible = plain[1] < 0
+    assert implausible.any() and np.all(gated[0][implausible] - plain[0].min() < 0.01)
+    weights = PRODUCT_WEIGHTS.for_count(len(history)).astype(np.float32)[:, None]
+    ranker.content_gate = PRODUCT_CONTENT_GATE
+    np.testing.assert_allclose(ranker.score(user_id=None, history=history), (weights * gated).sum(axis=0), rtol=1e-6)
+    # A new person (3 ratings): no gate at all; half-way (17 or 18 ratings): part of it.
+    new = {1: 5.0, 6: 4.0, 23: 1.0}
+    np.testing.assert_array_equal(ranker.parts(user_id=None, history=new)[0], _ungated(ranker, new)[0])
+    middle = dict(list(history.items())[:18])
+    share = PRODUCT_WEIGHTS.regular_share(18)
+    assert 0 < share < 1
+    plain = _ungated(ranker, middle)
+    np.testing.assert_allclose(ranker.parts(user_id=None, history=middle)[0],
+                               PRODUCT_CONTENT_GATE.apply(plain[0], plain[1], share), atol=1e-6)
+
+
+def _ungated(ranker, history):
+    gate, ranker.content_gate = ranker.content_gate, None
+    try:
+        return ranker.parts(user_id=None, history=history)
+    finally:
+        ranker.content_gate = gate
 
 
 def test_without_ease_or_content_it_ranks_by_the_ncf_when_popularity_is_flat():
@@ -155,6 +208,7 @@ def test_each_pick_names_the_part_that_drove_it_and_the_liked_movie_behind_it(ra
     net = ranker.ncf.net
     vectors = np.concatenate([net.item_gmf, net.item_mlp], axis=1)
     unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+    ranker.content_gate = None  # each part alone decides here (the gate has its own tests)
     for weights, driver in (((1.0, 0.0, 0.0), CONTENT), ((0.0, 1.0, 0.0), COLLABORATIVE),
                             ((0.0, 0.0, 1.0), POPULARITY)):
         ranker.weights = WeightSchedule(new=weights, regular=weights, new_until=5, regular_from=30)
@@ -186,11 +240,12 @@ def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_fr
     people, strict and shuffled, exclusions, candidates). One pass gives the same movies, scores,
     stars, deciding parts and named movies, to the last bit."""
     ncf = _ncf_with_random_weights()
-    # The weights the recording was made with (tuning may move PRODUCT_WEIGHTS; the one pass must not).
+    # The weights the recording was made with, and no content gate (it came later): tuning may move
+    # PRODUCT_WEIGHTS and the gate; the one pass must not move.
     recorded = WeightSchedule(new=(0.1, 0.1, 0.8), regular=(0.5, 0.3, 0.2), new_until=5, regular_from=30)
     ranker = Ranker.from_parts(ncf, ease=EASEScorer(l2=10.0, max_items=25).fit(structured_frame),
                                content=_content_index(), rating_counts=rating_counts(structured_frame, ncf.items),
-                               weights=recorded)
+                               weights=recorded, content_gate=None)
     cases = json.loads(GOLDEN.read_text())["cases"]
     assert len(cases) == 54
     for case in cases:

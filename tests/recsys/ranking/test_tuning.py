@@ -1,16 +1,24 @@
-"""recsys.ranking.tuning: validation cases, the weight grid, the NDCG of a weight mix, tune_product."""
+"""recsys.ranking.tuning: validation cases, the weight grid, the NDCG of a weight mix, the content gate,
+tune_product."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.scorer import NCFScorer
-from recsys.ranking.ranker import WeightSchedule
+from recsys.ranking.ranker import ContentGate, WeightSchedule
 from recsys.ranking.tuning import (
+    GATE_GRID,
     TuningCase,
     _Prepared,
     cold_cases,
+    gated,
+    loo_cases,
     mean_ndcg,
+    prepare,
+    tune_gate,
     tune_product,
     tune_weights,
     warm_cases,
@@ -75,6 +83,76 @@ def test_warm_cases_pair_fitting_history_with_held_out_likes():
     assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {10: 4.0, 11: 2.0}, {12})
 
 
+def test_loo_cases_rank_the_next_rating_whatever_its_stars_against_never_rated_movies():
+    fit = pd.DataFrame({"user_id": [1, 1, 2, 2, 2], "movie_id": [10, 11, 10, 12, 13],
+                        "rating": [4.0, 2.0, 3.0, 5.0, 1.0], "timestamp": [1, 2, 1, 2, 3]})
+    # Person 1's first held-out rating is movie 12 (time 5; 14 came later), 1 star: still the target.
+    held = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [14, 12, 11], "rating": [5.0, 1.0, 4.0],
+                         "timestamp": [6, 5, 4]})
+    cases = loo_cases(fit, held, n_negatives=1, seed=0)
+    # Person 2 rated every movie of the fitting catalog (11 held out): no negative to draw, skipped.
+    assert [(c.user_id, c.history, c.relevant) for c in cases] == [(1, {10: 4.0, 11: 2.0}, {12})]
+    # Negatives: movies of the fitting catalog the person never rated, fitting or held out.
+    assert cases[0].candidates.tolist() == [13]
+    assert loo_cases(fit, held, n_negatives=2) == []
+    # Fixed per person and seed.
+    many = pd.DataFrame({"user_id": [1] * 30, "movie_id": range(100, 130), "rating": 3.0, "timestamp": range(30)})
+    fit_many = pd.concat([fit, many.assign(user_id=3)])
+    draws = [loo_cases(fit_many, held, n_negatives=5, seed=s)[0].candidates.tolist() for s in (7, 7, 8)]
+    assert draws[0] == draws[1] != draws[2] and len(set(draws[0])) == 5
+
+
+def test_mean_ndcg_ranks_a_leave_one_out_case_among_its_candidates_only():
+    ranker = FixedParts([1, 2, 3, 4], [[4, 3, 2, 1], [0, 0, 0, 0], [0, 0, 0, 0]])
+    case = TuningCase({1: 5.0}, {3}, candidates=np.array([4]))
+    # Among movies 3 and 4 only (1 is rated, 2 is not a candidate), part 0 puts 3 first.
+    assert mean_ndcg(prepare(ranker, [case]), ranker.items, lambda _n: (1, 0, 0), k=1) == 1.0
+    whole = TuningCase({1: 5.0}, {3})
+    assert mean_ndcg(prepare(ranker, [whole]), ranker.items, lambda _n: (1, 0, 0), k=1) == 0.0
+
+
+def _person(parts, relevant, ranked=None):
+    return _Prepared(np.asarray(parts, np.float32), np.array([], np.int64), relevant, n_ratings=50,
+                     ranked=None if ranked is None else np.asarray(ranked))
+
+
+def test_gated_moves_only_the_content_part():
+    person = _person([[2.0, -2.0], [1.5, -40.0], [0.0, 1.0]], {0})  # 50 ratings
+    schedule = WeightSchedule(new=(0, 0, 1), regular=(1, 0, 0), new_until=5, regular_from=30)
+    (out,) = gated([person], ContentGate(centre=1.5, width=0.25), schedule)
+    np.testing.assert_allclose(out.parts, [[0.0, -2.0], [1.5, -40.0], [0.0, 1.0]], atol=1e-6)
+    assert person.parts[0, 0] == 2.0  # the input is left alone
+    assert gated([person], None, schedule)[0] is person
+    # At 17.5 ratings, half-way to regular: half the gate (keeps 1 - 0.5 * 0.5 of row 0's score).
+    halfway = replace(person, n_ratings=17.5)
+    np.testing.assert_allclose(gated([halfway], ContentGate(centre=1.5, width=0.25), schedule)[0].parts[0],
+                               [0.75 * 2.0 + 0.25 * -2.0, -2.0], atol=1e-6)
+
+
+def test_tune_gate_takes_the_best_leave_one_out_gate_that_keeps_warm_and_cold():
+    items = Vocabulary([1, 2, 3])
+    # Row 0: strong content, implausible to the collaborative part; row 1 the reverse.
+    parts = [[3.0, 0.0, -3.0], [-3.0, 2.0, 1.0], [0.0, 0.0, 0.0]]
+    schedule = WeightSchedule(new=(0.6, 0.4, 0.0), regular=(0.6, 0.4, 0.0), new_until=5, regular_from=30)
+    # Ungated scores 0.6, 0.8, -1.4. Gated at centre 1, row 0 keeps nothing (-3) and row 1 nearly all
+    # of its content: scores -3.0, 0.77, -1.4.
+    warm = [_person(parts, {1})]  # movie 1, row 0: second ungated (1 / log2 3), third gated (1 / 2)
+    cold = [_person(parts, {2})]  # movie 2, row 1: first either way
+    loo = [_person(parts, {3}, ranked=[0, 2])]  # movie 3 (row 2) against row 0: second ungated, first gated
+    gates = [None, ContentGate(centre=1.0, width=0.25), ContentGate(centre=-10.0, width=0.25)]
+    gate, results = tune_gate(warm, loo, cold, items_warm=items, items_cold=items, schedule=schedule, gates=gates)
+    second = 1 / np.log2(3)
+    assert [r["gate"] for r in results] == [None, (1.0, 0.25), (-10.0, 0.25)]
+    np.testing.assert_allclose([[r["warm"], r["loo"], r["cold"]] for r in results],
+                               [[second, second, 1.0], [0.5, 1.0, 1.0], [second, second, 1.0]], atol=1e-6)
+    # The gate that wins leave-one-out costs warm 21%: not within 1%, so no gate (first among equals).
+    assert gate is None
+    # Allowed to cost warm a quarter, it is taken.
+    assert tune_gate(warm, loo, cold, items_warm=items, items_cold=items, schedule=schedule, gates=gates,
+                     tolerance=0.25)[0] == gates[1]
+    assert GATE_GRID[0] is None and ContentGate(centre=1.5, width=0.25) in GATE_GRID
+
+
 @pytest.mark.slow
 def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame):
     grid = [(0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.5, 0.5)]
@@ -88,3 +166,5 @@ def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame
     assert [(r["new_until"], r["regular_from"]) for r in results["schedule"]] == schedule
     best = max(results["schedule"], key=lambda r: (round(r["warm"] + r["cold"], 10), -r["new_until"]))
     assert (weights.new_until, weights.regular_from) == (best["new_until"], best["regular_from"])
+    # Without a content index there is no gate to tune.
+    assert results["gate"] == [] and results["content_gate"] is None
