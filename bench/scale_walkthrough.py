@@ -38,18 +38,12 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.training_bench import REPO, run_child
 
 
 def run_step(command: list[str], env: dict) -> dict:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{output[-4000:]}")
-    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "output": output}
+    wall, peak_kib, output = run_child(command, REPO, env)
+    return {"wall_s": wall, "peak_rss_mib": peak_kib / 1024, "output": output}
 
 
 def fetch(url: str, data: bytes | None = None, opener=None) -> tuple[int, float, bytes]:
