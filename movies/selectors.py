@@ -213,6 +213,7 @@ def recommendations_for_visitor(
 ) -> RecommendationPanel:
     """The visitor's top-n recommendations (a seeded shuffle of the top pool), or how many ratings to go.
 
+    Rated and hidden movies are never recommended; skipped ones ("haven't seen it") may be.
     Never raises: if the recommender fails, the panel falls back to popular movies and logs the error.
     """
     n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
@@ -225,7 +226,10 @@ def recommendations_for_visitor(
     if needed:
         return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed,
                                    seed=seed)
-    exclude = set(state.skipped) | set(state.hidden)
+    # A skip means "haven't seen it": it keeps the film off the rating grid only. Unseen films are
+    # the ones a person is most likely to watch next, so they stay recommendable; only "not
+    # interested" (hidden) keeps a film out of the list (the ranker leaves out rated ones itself).
+    exclude = set(state.hidden)
     try:
         recs = recommender.recommend(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
     except Exception:

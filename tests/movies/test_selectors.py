@@ -71,14 +71,32 @@ def test_recommendations_wait_for_the_minimum_number_of_ratings(catalog, setting
     assert panel.progress == [True, True, False]
 
 
-def test_recommendations_never_include_rated_skipped_or_hidden(catalog):
+def test_recommendations_never_include_rated_or_hidden_but_may_include_skipped(catalog):
+    # Movies 4 and 5 are skipped ("haven't seen it"), 6 and 7 hidden ("not interested").
     state = state_with({1: 4, 2: 5, 3: 2}, skipped={4, 5}, hidden={6, 7})
     panel = selectors.recommendations_for_visitor(state=state, n=10, seed=0)
     ids = [item.movie.id for item in panel.items]
+    # The popularity fallback with only the rated and hidden movies left out: the skipped ones stay in.
+    expected = recommender.recommend_popular(ratings=state.ratings, exclude={6, 7}, n=10, seed=0)
+    assert ids == [rec.movie_id for rec in expected]
     assert len(ids) == 10
-    assert not set(ids) & set(range(1, 8))
+    assert not set(ids) & {1, 2, 3, 6, 7}
     assert all(item.reason for item in panel.items)
     assert panel.warming_up is True  # the popularity fallback reports "training"
+
+
+def test_recommendations_ask_the_recommender_to_leave_out_hidden_movies_only(catalog, monkeypatch):
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return [recommender.Recommendation(4, 1.0, 4.0, "because you rated Film 01 4 stars")]
+
+    monkeypatch.setattr(recommender, "recommend", spy)
+    state = state_with({1: 4, 2: 5, 3: 2}, skipped={4, 5}, hidden={6, 7})
+    panel = selectors.recommendations_for_visitor(state=state, n=10, seed=0)
+    assert [(call["ratings"], set(call["exclude"])) for call in calls] == [({1: 4, 2: 5, 3: 2}, {6, 7})]
+    assert [item.movie.id for item in panel.items] == [4]  # a skipped movie, recommended
 
 
 def test_recommendations_fall_back_to_popular_when_the_recommender_fails(catalog, monkeypatch):
