@@ -28,7 +28,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-people", type=int, default=None)
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
     parser.add_argument("--weights", default="", nargs="*",
-                        help="informative weights, e.g. near_rated=1.5,diversity=1; several: one strategy each")
+                        help="likely-seen weights to try, e.g. evidence=0.5,popularity_power=3; several: one "
+                             "strategy each, named likely-seen-0, likely-seen-1, ...")
     args = parser.parse_args(argv)
     ratings = load_ratings(args.data)
     movies = load_movies(args.data)
@@ -38,9 +39,9 @@ def main(argv=None) -> int:
     strategies = default_strategies()
     for index, spec in enumerate(args.weights or ()):
         overrides = {key: float(value) for key, value in (item.split("=") for item in spec.split(",") if item)}
-        weights = elicitation.InformativeWeights(**{**elicitation.DEFAULT_WEIGHTS.__dict__, **overrides})
-        print(f"informative-{index}: {weights}", flush=True)
-        strategies[f"informative-{index}"] = default_strategies(weights)[elicitation.STRATEGY_INFORMATIVE]
+        weights = elicitation.LikelySeenWeights(**{**elicitation.DEFAULT_LIKELY_SEEN.__dict__, **overrides})
+        print(f"likely-seen-{index}: {weights}", flush=True)
+        strategies[f"likely-seen-{index}"] = default_strategies(weights)[elicitation.STRATEGY_LIKELY_SEEN]
     table = run_simulation(ratings, movies, seeds=args.seeds, epochs=args.epochs, screens=args.screens,
                            strategies=strategies, max_people=args.max_people, protocols=args.protocols)
     print(format_table(table))

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 # The grid draws from this many of the most-rated movies: "movies many people have seen".
 RATING_POOL_SIZE = 400
-#: The informative grid's catalog learns from at most about this many MovieLens ratings: those of
+#: The likely-seen grid's catalog learns from at most about this many MovieLens ratings: those of
 #: every k-th person (by id) once there are more, so that its build stays a few seconds and a
 #: few hundred MB on ml-32m (all 32M ratings as Python rows took 75 s and 10 GB).
 ELICITATION_MAX_RATINGS = 2_000_000
@@ -101,12 +101,12 @@ def movies_in_order(ids: list[int]) -> list[Movie]:
 def movie_list_for_rating(
     *, state: VisitorState, n: int | None = None, seed: int = 0, exclude=()
 ) -> list[Movie]:
-    """Movies to rate, never ones the visitor has seen, by the ``RATING_GRID_STRATEGY`` setting.
+    """Movies to rate, never ones the visitor rated, skipped or hid, by the ``RATING_GRID_STRATEGY`` setting.
 
-    * ``"informative"`` (the default): :func:`recsys.elicitation.informative_screen`: movies the
-      visitor has probably seen whose rating tells the model most, over distinct tastes, one per
-      series, adapting to what they rated and skipped (docs/evaluation.md, "Rating grid"). Falls
-      back to the popular grid while the database holds no MovieLens ratings.
+    * ``"likely-seen"`` (the default): :func:`recsys.elicitation.likely_seen_screen`: the movies
+      the visitor has most probably seen given what they rated and skipped, popular ones first,
+      one per series (docs/evaluation.md, "Rating grid"). Falls back to the popular grid while
+      the database holds no MovieLens ratings.
     * ``"popular"``: :func:`recsys.elicitation.popular_screen`: the most-rated movies with a
       seeded jitter of their rank and caps per genre and decade.
 
@@ -115,15 +115,15 @@ def movie_list_for_rating(
     n = settings.RATING_GRID_SIZE if n is None else n
     if n <= 0:
         return []
-    strategy = getattr(settings, "RATING_GRID_STRATEGY", elicitation.STRATEGY_INFORMATIVE)
+    strategy = getattr(settings, "RATING_GRID_STRATEGY", elicitation.STRATEGY_LIKELY_SEEN)
     if strategy not in elicitation.STRATEGIES:
         raise ImproperlyConfigured(
             f"RATING_GRID_STRATEGY is {strategy!r}; it must be one of {', '.join(elicitation.STRATEGIES)}")
     extra = {int(movie_id) for movie_id in exclude}
-    if strategy == elicitation.STRATEGY_INFORMATIVE:
+    if strategy == elicitation.STRATEGY_LIKELY_SEEN:
         catalog = _elicitation_catalog()
         if catalog is not None:
-            return movies_in_order(elicitation.informative_screen(
+            return movies_in_order(elicitation.likely_seen_screen(
                 catalog, rated=state.ratings, skipped=state.skipped, exclude={*state.hidden, *extra}, n=n, seed=seed))
     return _popular_grid(excluded=state.seen_ids | extra, n=n, seed=seed)
 
@@ -167,7 +167,7 @@ def elicitation_people_step(stamp: tuple[int, int]) -> int:
 
 
 def _elicitation_catalog() -> elicitation.ElicitationCatalog | None:
-    """The informative grid's catalog from the MovieLens ratings in the database (None when there
+    """The likely-seen grid's catalog from the MovieLens ratings in the database (None when there
     are none); built once per process (about a second on ml-latest-small, a few seconds at ml-32m
     size, from a sample of people there) and again when the ratings change."""
     fingerprint = _ratings_stamp()
@@ -181,8 +181,9 @@ def _elicitation_catalog() -> elicitation.ElicitationCatalog | None:
             step = elicitation_people_step(fingerprint)
             if step > 1:
                 rows = rows.alias(bucket=Mod("user_id", step)).filter(bucket=0)
-            ratings = pd.DataFrame(list(rows.values_list("user_id", "movie_id", "rating").iterator(
-                chunk_size=20_000)), columns=["user_id", "movie_id", "rating"])
+            # Who rated what is all the catalog needs: a rating means "seen".
+            ratings = pd.DataFrame(list(rows.values_list("user_id", "movie_id").iterator(chunk_size=20_000)),
+                                   columns=["user_id", "movie_id"])
             pool = ratings["movie_id"].value_counts().index[: RATING_POOL_SIZE * 2].tolist()
             genres: dict[int, list[str]] = {}
             for movie_id, name in Movie.genres.through.objects.filter(movie_id__in=pool).values_list(
@@ -213,6 +214,7 @@ def recommendations_for_visitor(
 ) -> RecommendationPanel:
     """The visitor's top-n recommendations (a seeded shuffle of the top pool), or how many ratings to go.
 
+    Rated and hidden movies are never recommended; skipped ones ("haven't seen it") may be.
     Never raises: if the recommender fails, the panel falls back to popular movies and logs the error.
     """
     n = settings.RECOMMENDATIONS_DEFAULT_N if n is None else n
@@ -225,7 +227,10 @@ def recommendations_for_visitor(
     if needed:
         return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed,
                                    seed=seed)
-    exclude = set(state.skipped) | set(state.hidden)
+    # A skip means "haven't seen it": it keeps the film off the rating grid only. Unseen films are
+    # the ones a person is most likely to watch next, so they stay recommendable; only "not
+    # interested" (hidden) keeps a film out of the list (the ranker leaves out rated ones itself).
+    exclude = set(state.hidden)
     try:
         recs = recommender.recommend(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
     except Exception:

@@ -1,21 +1,18 @@
 """What to put on the rating grid: the screens of movies a new person is asked to rate.
 
 Two strategies, both served by the site (``RATING_GRID_STRATEGY``) and both measured by the
-simulation in :mod:`recsys.evaluation.elicitation` (docs/evaluation.md):
+simulation in :mod:`recsys.evaluation.elicitation` (docs/evaluation.md, "Rating grid"):
 
+* :func:`likely_seen_screen` ("likely-seen"): the movies this person has most probably seen,
+  given what they rated and skipped so far. The first screen is the most-rated movies; after
+  that, a naive Bayes model of who-saw-what among the pool's movies (:class:`ElicitationCatalog`)
+  moves up the films seen by people who saw what they rated and down those seen by people who
+  did not see what they skipped, while popularity keeps a strong weight: a new person's
+  recommendations are mostly popular films, and every one of those they have seen and rate
+  leaves room in the list for one they have not. At most one film per series on a screen
+  (:func:`recsys.data.titles.franchise_key`).
 * :func:`popular_screen` ("popular"): the most-rated movies, a seeded jitter on their rank, at
   most a quarter of the screen per most distinctive genre and a third per decade.
-* :func:`informative_screen` ("informative"): movies the person has probably seen *and* whose
-  rating tells the model most, spread over distinct directions of taste, adaptive:
-
-  - seen: the share of people who rated the movie, moved up for movies near the ones this person
-    rated and down for movies near the ones they skipped (directions in a low-rank factorisation
-    of who-rated-what, :class:`ElicitationCatalog`);
-  - telling: the spread (standard deviation) of the movie's stars: a film everyone rates 4 says
-    little about anyone;
-  - spread over tastes: each pick is chosen greedily, its value lowered by its largest cosine to
-    the movies already on the screen and to the ones already rated (maximal marginal relevance);
-  - at most one film per series on a screen (:func:`recsys.data.titles.franchise_key`).
 
 Plain Python and NumPy; the site builds the catalog from its database, the simulation from a
 training frame.
@@ -30,37 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse.linalg import svds
 
 from recsys.data.titles import franchise_key
 
 STRATEGY_POPULAR = "popular"
-STRATEGY_INFORMATIVE = "informative"
+STRATEGY_LIKELY_SEEN = "likely-seen"
 STRATEGY_RANDOM = "random"  # a baseline for the simulation only
-STRATEGIES = (STRATEGY_POPULAR, STRATEGY_INFORMATIVE)
+STRATEGIES = (STRATEGY_LIKELY_SEEN, STRATEGY_POPULAR)
 
 POOL_SIZE = 400  # the grid draws from this many of the most-rated movies
-FACTORS = 24  # taste directions (the first, "how much one rates", is left out)
-
-
-@dataclass(frozen=True)
-class InformativeWeights:
-    """How :func:`informative_screen` weighs its signals (chosen by the simulation, docs/evaluation.md).
-
-    value = popularity_power * log(share who rated it) + spread_power * log(star spread)
-            + near_rated * cos(movie, rated) - near_skipped * cos(movie, skipped)
-            - diversity * max cos(movie, on screen or rated) + jitter * Gumbel noise
-    """
-
-    popularity_power: float = 0.5
-    spread_power: float = 1.0
-    near_rated: float = 1.5
-    near_skipped: float = 1.0
-    diversity: float = 1.0
-    jitter: float = 0.15
-
-
-DEFAULT_WEIGHTS = InformativeWeights()
+SMOOTHING = 2.0  # pseudo-people in each conditional share of the seen model
 
 
 @dataclass(frozen=True)
@@ -71,48 +47,45 @@ class ElicitationCatalog:
         ids: movie ids (int64), most rated first.
         counts: how many people rated each.
         n_people: how many people rated anything (so ``counts / n_people`` is the share who saw it).
-        spread: standard deviation of each movie's stars (a floor of 0.3 where few rated it).
-        vectors: unit taste directions, float32 (len(ids), k); zeros when unknown.
         years: release year, 0 when unknown.
         genres: the genre names of each movie.
         series: :func:`recsys.data.titles.franchise_key` of each title ("" when unknown).
+        seen_prior: log odds that a person has seen each movie (the share who rated it), float32.
+        seen_if_seen: (len(ids), len(ids)) float32; row i, column j: how much having seen movie i
+            moves the log odds of having seen movie j, log P(saw i | saw j) - log P(saw i | not j).
+        seen_if_unseen: the same for *not* having seen movie i.
     """
 
     ids: np.ndarray
     counts: np.ndarray
     n_people: int
-    spread: np.ndarray
-    vectors: np.ndarray
     years: np.ndarray
     genres: list[tuple[str, ...]]
     series: list[str]
+    seen_prior: np.ndarray
+    seen_if_seen: np.ndarray
+    seen_if_unseen: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 def catalog_from_ratings(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
-                         pool_size: int = POOL_SIZE, factors: int = FACTORS, seed: int = 0) -> ElicitationCatalog:
+                         pool_size: int = POOL_SIZE) -> ElicitationCatalog:
     """The :class:`ElicitationCatalog` of the ``pool_size`` most-rated movies of ``ratings``.
 
     Args:
-        ratings: columns user_id, movie_id, rating.
+        ratings: columns user_id, movie_id (other columns are ignored; a rating means "seen").
         movies: columns movie_id, title, year (optional), genres (a list or "A|B" string); optional.
-        factors: taste directions, from a truncated SVD of the people x movies "rated it" matrix
-            (every movie of ``ratings``, not only the pool); the first direction is dropped.
-        seed: seeds the SVD's starting vector.
     """
-    frame = ratings[["user_id", "movie_id", "rating"]]
-    stats = frame.groupby("movie_id")["rating"].agg(["size", "std"])
-    stats = stats.sort_values("size", ascending=False, kind="stable")
-    order = stats.index.to_numpy(np.int64)
+    frame = ratings[["user_id", "movie_id"]]
+    sizes = frame.groupby("movie_id").size()
+    order, counts_all = sizes.index.to_numpy(np.int64), sizes.to_numpy(np.int64)
     # Most rated first, ties by id, as Movie.objects.popular().
-    counts_all = stats["size"].to_numpy(np.int64)
-    order = order[np.lexsort((order, -counts_all))]
-    pool = order[:pool_size]
-    counts = stats.loc[pool, "size"].to_numpy(np.int64)
-    spread = np.maximum(np.nan_to_num(stats.loc[pool, "std"].to_numpy(np.float64), nan=0.0), 0.3)
-    vectors = _taste_vectors(frame, pool, factors, seed)
+    ranked = np.lexsort((order, -counts_all))
+    pool, counts = order[ranked][:pool_size], counts_all[ranked][:pool_size]
+    n_people = int(frame["user_id"].nunique())
+    prior, if_seen, if_unseen = _seen_model(frame, pool, n_people)
     years = np.zeros(len(pool), np.int64)
     genres: list[tuple[str, ...]] = [()] * len(pool)
     series = [""] * len(pool)
@@ -129,91 +102,116 @@ def catalog_from_ratings(ratings: pd.DataFrame, movies: pd.DataFrame | None = No
                 names = [] if names in ("", "(no genres listed)") else names.split("|")
             genres[row] = tuple(names or ())
             series[row] = franchise_key(str(entry.get("title", "")))
-    return ElicitationCatalog(ids=pool, counts=counts, n_people=int(frame["user_id"].nunique()), spread=spread,
-                              vectors=vectors, years=years, genres=genres, series=series)
+    return ElicitationCatalog(ids=pool, counts=counts, n_people=n_people, years=years, genres=genres,
+                              series=series, seen_prior=prior, seen_if_seen=if_seen, seen_if_unseen=if_unseen)
 
 
-def _taste_vectors(frame: pd.DataFrame, pool: np.ndarray, factors: int, seed: int) -> np.ndarray:
-    users, user_rows = np.unique(frame["user_id"].to_numpy(), return_inverse=True)
-    items, item_cols = np.unique(frame["movie_id"].to_numpy(), return_inverse=True)
-    k = min(factors + 1, min(len(users), len(items)) - 1)
-    vectors = np.zeros((len(pool), max(factors, 1)), np.float32)
-    if k < 2:
-        return vectors
-    matrix = sparse.csr_matrix((np.ones(len(frame), np.float64), (user_rows, item_cols)),
-                               shape=(len(users), len(items)))
-    start = np.random.default_rng(seed).standard_normal(min(matrix.shape))
-    _u, singular, vt = svds(matrix, k=k, v0=start)
-    order = np.argsort(-singular)[1:]  # the largest direction is "rates many films", not a taste
-    item_factors = (vt[order] * singular[order, None]).T
-    columns = np.searchsorted(items, pool)
-    found = (columns < len(items)) & (items[np.minimum(columns, len(items) - 1)] == pool)
-    chosen = item_factors[np.minimum(columns, len(items) - 1)]
-    chosen[~found] = 0.0
-    norms = np.linalg.norm(chosen, axis=1, keepdims=True)
-    unit = np.where(norms > 0, chosen / np.maximum(norms, 1e-12), 0.0)
-    vectors[:, : unit.shape[1]] = unit.astype(np.float32)
-    return vectors
+def _seen_model(frame: pd.DataFrame, pool: np.ndarray, n_people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The naive Bayes terms of :class:`ElicitationCatalog` from who rated which pool movie.
+
+    Memory: the pool's co-occurrence counts and two len(pool)^2 float32 matrices (1.3 MB for 400
+    movies), whatever the number of people or movies."""
+    size = len(pool)
+    in_pool = frame[frame["movie_id"].isin(pool)]
+    users, user_rows = np.unique(in_pool["user_id"].to_numpy(), return_inverse=True)
+    columns = pd.Index(pool).get_indexer(in_pool["movie_id"].to_numpy())
+    seen = sparse.csr_matrix((np.ones(len(in_pool), np.float64), (user_rows, columns)),
+                             shape=(max(len(users), 1), size))
+    seen.data[:] = 1.0  # a person who rated a movie twice saw it once
+    together = (seen.T @ seen).toarray()  # people who saw both i and j
+    count = np.diag(together).copy()
+    people = float(max(n_people, 1))
+    share = (count + 0.5) / (people + 1.0)
+    prior = np.log(share) - np.log1p(-share)
+    # Rows i, columns j: P(saw i | saw j) and P(saw i | did not see j), each pulled towards the
+    # share who saw i by SMOOTHING pseudo-people.
+    given_j = (together + SMOOTHING * share[:, None]) / (count[None, :] + SMOOTHING)
+    given_not_j = (count[:, None] - together + SMOOTHING * share[:, None]) / (people - count[None, :] + SMOOTHING)
+    given_j, given_not_j = np.clip(given_j, 1e-4, 1 - 1e-4), np.clip(given_not_j, 1e-4, 1 - 1e-4)
+    if_seen = np.log(given_j) - np.log(given_not_j)
+    if_unseen = np.log1p(-given_j) - np.log1p(-given_not_j)
+    np.fill_diagonal(if_seen, 0.0)
+    np.fill_diagonal(if_unseen, 0.0)
+    return prior.astype(np.float32), if_seen.astype(np.float32), if_unseen.astype(np.float32)
 
 
-def _direction(catalog: ElicitationCatalog, rows: list[int]) -> np.ndarray | None:
-    if not rows:
-        return None
-    total = catalog.vectors[rows].sum(axis=0)
-    norm = float(np.linalg.norm(total))
-    return total / norm if norm > 0 else None
+def seen_log_odds(catalog: ElicitationCatalog, *, rated: Collection[int] = (), skipped: Collection[int] = (),
+                  evidence: float = 1.0) -> np.ndarray:
+    """Log odds, per pool movie, that a person who rated ``rated`` and skipped ``skipped`` has seen it.
 
-
-def informative_screen(catalog: ElicitationCatalog, *, rated: Mapping[int, float] | Collection[int] = (),
-                       skipped: Collection[int] = (), exclude: Collection[int] = (), n: int = 12,
-                       seed: int | Sequence[int] = 0, weights: InformativeWeights = DEFAULT_WEIGHTS) -> list[int]:
-    """The next screen of ``n`` movie ids to rate (module docstring), never a rated, skipped or
-    excluded one; fewer when the pool runs out."""
-    if n <= 0 or not len(catalog):
-        return []
-    row_of = {int(movie_id): row for row, movie_id in enumerate(catalog.ids.tolist())}
+    The prior plus ``evidence`` times the naive Bayes term of each answer; movies outside the
+    pool are ignored. A naive Bayes sum counts related answers (three Star Wars films) more than
+    once; ``evidence`` < 1 damps that."""
+    row_of = _rows(catalog)
     rated_rows = [row_of[int(m)] for m in rated if int(m) in row_of]
     skipped_rows = [row_of[int(m)] for m in skipped if int(m) in row_of]
-    banned = np.zeros(len(catalog), bool)
+    odds = catalog.seen_prior.astype(np.float64)
+    if rated_rows:
+        odds = odds + evidence * catalog.seen_if_seen[rated_rows].sum(axis=0, dtype=np.float64)
+    if skipped_rows:
+        odds = odds + evidence * catalog.seen_if_unseen[skipped_rows].sum(axis=0, dtype=np.float64)
+    return odds
+
+
+@dataclass(frozen=True)
+class LikelySeenWeights:
+    """How :func:`likely_seen_screen` weighs its signals (chosen by the simulation, docs/evaluation.md).
+
+    value = log P(seen | answers so far) + popularity_power * log(share who rated it),
+    with P(seen | answers) from :func:`seen_log_odds` with ``evidence``.
+    """
+
+    evidence: float = 0.5
+    popularity_power: float = 3.0
+
+
+DEFAULT_LIKELY_SEEN = LikelySeenWeights()
+
+
+def likely_seen_screen(catalog: ElicitationCatalog, *, rated: Mapping[int, float] | Collection[int] = (),
+                       skipped: Collection[int] = (), exclude: Collection[int] = (), n: int = 12,
+                       seed: int | Sequence[int] = 0, weights: LikelySeenWeights = DEFAULT_LIKELY_SEEN) -> list[int]:
+    """The next screen of ``n`` movie ids (module docstring): never a rated, skipped or excluded
+    one, at most one per series unless nothing else is left, fewer when the pool runs out.
+
+    ``seed`` is accepted for the strategies' common signature; the screen depends only on the
+    answers (so a reload shows the same cards)."""
+    if n <= 0 or not len(catalog):
+        return []
+    odds = seen_log_odds(catalog, rated=rated, skipped=skipped, evidence=weights.evidence)
+    value = -np.logaddexp(0.0, -odds)  # log P(seen)
+    if weights.popularity_power:
+        value = value + weights.popularity_power * np.log(np.maximum(catalog.counts / max(catalog.n_people, 1), 1e-6))
+    row_of = _rows(catalog)
     for movie_id in (*rated, *skipped, *exclude):
         row = row_of.get(int(movie_id))
         if row is not None:
-            banned[row] = True
-    share = catalog.counts / max(catalog.n_people, 1)
-    value = weights.popularity_power * np.log(np.maximum(share, 1e-6)) + weights.spread_power * np.log(catalog.spread)
-    liked, unseen = _direction(catalog, rated_rows), _direction(catalog, skipped_rows)
-    if liked is not None:
-        value = value + weights.near_rated * (catalog.vectors @ liked)
-    if unseen is not None:
-        value = value - weights.near_skipped * (catalog.vectors @ unseen)
-    if weights.jitter:
-        value = value + weights.jitter * np.random.default_rng(seed).gumbel(size=len(catalog))
-    value = np.where(banned, -np.inf, value)
-    # Largest cosine to anything already asked about: rated movies and this screen's picks.
-    closest = np.full(len(catalog), -1.0)
-    if rated_rows:
-        closest = np.max(catalog.vectors @ catalog.vectors[rated_rows].T, axis=1)
+            value[row] = -np.inf
+    return _one_per_series(catalog, value, n)
+
+
+def _rows(catalog: ElicitationCatalog) -> dict[int, int]:
+    return {int(movie_id): row for row, movie_id in enumerate(catalog.ids.tolist())}
+
+
+def _one_per_series(catalog: ElicitationCatalog, value: np.ndarray, n: int) -> list[int]:
+    """The ``n`` ids of highest ``value`` (-inf: never), at most one film per series on the screen
+    unless only films of series already on it are left (a short screen is worse than a sequel)."""
+    order = np.argsort(-value, kind="stable")
+    order = order[np.isfinite(value[order])]
     chosen: list[int] = []
-    held_back = np.full(len(catalog), -np.inf)  # films of a series already on the screen
-    for _ in range(n):
-        score = value - weights.diversity * np.maximum(closest, 0.0)
-        row = int(np.argmax(score))
-        if not np.isfinite(score[row]):
-            # Only films of series already shown are left: a short screen is worse than a sequel.
-            value, held_back = held_back, np.full(len(catalog), -np.inf)
-            score = value - weights.diversity * np.maximum(closest, 0.0)
-            row = int(np.argmax(score))
-            if not np.isfinite(score[row]):
-                break
-        chosen.append(int(catalog.ids[row]))
-        value[row] = -np.inf
+    held_back: list[int] = []
+    shown: set[str] = set()
+    for row in order.tolist():
         key = catalog.series[row]
-        if key:
-            same = np.array([other == key for other in catalog.series]) & np.isfinite(value)
-            held_back[same] = value[same]
-            value[same] = -np.inf
-        closest = np.maximum(closest, catalog.vectors @ catalog.vectors[row])
-    return chosen
+        if key and key in shown:
+            held_back.append(row)
+            continue
+        shown.add(key)
+        chosen.append(int(catalog.ids[row]))
+        if len(chosen) == n:
+            return chosen
+    return chosen + [int(catalog.ids[row]) for row in held_back[: n - len(chosen)]]
 
 
 def popular_screen(pool: Sequence[tuple[int, int | None]], genres_of: Mapping[int, Sequence], *, n: int,

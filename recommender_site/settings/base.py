@@ -209,9 +209,10 @@ RECOMMENDER_POOL_SIZE = env_int("RECOMMENDER_POOL_SIZE", 30)
 RECOMMENDATIONS_DEFAULT_N = env_int("RECOMMENDATIONS_DEFAULT_N", 10)
 RECOMMENDATIONS_MIN_RATINGS = env_int("RECOMMENDATIONS_MIN_RATINGS", 3)
 RATING_GRID_SIZE = env_int("RATING_GRID_SIZE", 12)
-# How the rating grid picks its movies: "informative" (likely seen and telling, adaptive; see
-# docs/evaluation.md, "Rating grid") or "popular" (the most-rated, spread over genres and decades).
-RATING_GRID_STRATEGY = env_str("RATING_GRID_STRATEGY", "informative")
+# How the rating grid picks its movies: "likely-seen" (what the visitor has most probably seen,
+# given their answers; see docs/evaluation.md, "Rating grid") or "popular" (the most-rated,
+# spread over genres and decades).
+RATING_GRID_STRATEGY = env_str("RATING_GRID_STRATEGY", "likely-seen")
 # Upper bound on list lengths in API requests (ratings, movie_ids, candidates, exclude).
 # MovieLens users rate up to 2,698 movies in ml-latest-small, more in the larger releases.
 API_MAX_ITEMS = env_int("API_MAX_ITEMS", 5000)

@@ -6,19 +6,22 @@ Protocol (docs/evaluation.md, "Rating grid"):
   product ranker (:class:`recsys.ranking.ranker.Ranker`: NCF + EASE + popularity, no content part)
   is fitted once on everybody else, and so is the strategies' :class:`ElicitationCatalog`;
 * a held-out person is shown a strategy's screens of ``screen_size`` movies; they rate the ones
-  in their real history (with their real stars) and skip the rest; the next screen sees both;
-* after each screen the ranker recommends 10 movies from the ratings collected so far (the
-  skipped ones excluded, as the site does), scored two ways:
+  they had rated (with their real stars) and skip the rest; the next screen sees both;
+* after each screen the ranker recommends 10 movies from the ratings collected so far, scored
+  three ways:
 
-  - ``rest`` (the issue's protocol): relevant = the rest of their history rated >= 4
-    (:data:`recsys.evaluation.harness.RELEVANT_STARS`) among movies the ranker knows. The target
-    differs between strategies: every liked film a grid collects leaves the target, and the
-    popular ones are the easiest to recommend, so a grid that collects more scores lower;
-  - ``later`` (a fixed target): the person's history is cut in time; only the earlier half can be
-    rated on a screen (what they had seen when they arrived; anything else is skipped) and
-    relevant = the later half rated >= 4, the same for every strategy and screen;
-  - ``later-open``: as ``later``, but a skipped film may still be recommended (the site excludes
-    skipped films; this shows what that costs);
+  - ``later-open`` (the site's rule, the headline): the person's history is cut in time; only
+    the earlier half can be rated on a screen (what they had seen when they arrived; anything
+    else is skipped) and relevant = the later half rated >= 4
+    (:data:`recsys.evaluation.harness.RELEVANT_STARS`) among movies the ranker knows, the same
+    for every strategy and screen. As on the site, a skip ("haven't seen it") keeps a film off
+    the grid only: it may be recommended;
+  - ``later``: as ``later-open``, but skipped films are never recommended (the site's rule
+    before issue 14's decision);
+  - ``rest`` (the issue's first protocol): relevant = the rest of their history rated >= 4,
+    skipped films never recommended. The target differs between strategies: every liked film a
+    grid collects leaves the target, and the popular ones are the easiest to recommend, so a
+    grid that collects more scores lower;
 * reported per strategy and screen: mean ratings collected, NDCG@10 (people with a relevant
   movie), coverage@10 (distinct movies over all lists / catalog), as means over the seeds.
 """
@@ -39,19 +42,20 @@ from recsys.evaluation.harness import RELEVANT_STARS
 Strategy = Callable[..., list[int]]
 
 
-def default_strategies(weights: elicitation.InformativeWeights = elicitation.DEFAULT_WEIGHTS
+def default_strategies(weights: elicitation.LikelySeenWeights = elicitation.DEFAULT_LIKELY_SEEN
                        ) -> dict[str, Strategy]:
+    """The strategies the table compares: the site's two (the very functions it calls) and random."""
     return {
         elicitation.STRATEGY_POPULAR: lambda catalog, **kw: elicitation.popular_screen_from_catalog(
             catalog, **{**kw, "seed": int(np.random.default_rng(kw["seed"]).integers(2**31))}),
         elicitation.STRATEGY_RANDOM: elicitation.random_screen,
-        elicitation.STRATEGY_INFORMATIVE: lambda catalog, **kw: elicitation.informative_screen(
+        elicitation.STRATEGY_LIKELY_SEEN: lambda catalog, **kw: elicitation.likely_seen_screen(
             catalog, weights=weights, **kw),
     }
 
 
 PROTOCOL_REST, PROTOCOL_LATER, PROTOCOL_LATER_OPEN = "rest", "later", "later-open"
-PROTOCOLS = (PROTOCOL_REST, PROTOCOL_LATER, PROTOCOL_LATER_OPEN)
+PROTOCOLS = (PROTOCOL_LATER_OPEN, PROTOCOL_LATER, PROTOCOL_REST)  # the site's rule first
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
                         rated[movie_id] = person.answers[movie_id]
                     else:
                         skipped.add(movie_id)
-                # "later-open": a skipped film may still be recommended (the site never does).
+                # "later-open" is the site's rule: a skipped film may be recommended.
                 picks = ranker.recommend(history=rated, exclude=() if protocol == PROTOCOL_LATER_OPEN else skipped,
                                          n=k)
                 recommended = [pick.movie_id for pick in picks]
@@ -152,7 +156,7 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         started = time.perf_counter()
         split = cold_split(ratings, user_fraction=user_fraction, seed=seed)
         ranker = make_ranker(seed).fit(split.train)
-        catalog = elicitation.catalog_from_ratings(split.train, movies, seed=seed)
+        catalog = elicitation.catalog_from_ratings(split.train, movies)
         fitted = time.perf_counter()
         for protocol in protocols:
             people = people_from_ratings(split.cold_ratings, protocol)

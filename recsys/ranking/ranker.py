@@ -265,7 +265,7 @@ class Ranker:
         Args:
             history: movie id -> stars the person gave (folded in, unless ``user_id`` is a
                 training user, whose learned vectors are used).
-            exclude: more movie ids never to return (skipped, hidden).
+            exclude: more movie ids never to return (the site passes hidden ones).
             candidates: rank only these movies (None: the whole catalog).
             shuffle: False for the strict top ``n``; True for ``n`` drawn in random order from
                 the top ``max(pool_size, n)`` (the site's way of showing new films each visit).

@@ -1,4 +1,4 @@
-"""Onboarding in a real headless Chromium: importing IMDb ratings, natural titles, the informative grid."""
+"""Onboarding in a real headless Chromium: importing IMDb ratings, natural titles, the likely-seen grid."""
 import pytest
 
 from movies import selectors
@@ -19,7 +19,7 @@ IMDB_CSV = (
 @pytest.fixture
 def movielens_catalog(seeded_catalog):
     """The sixty browser-test movies plus MovieLens-style titles with IMDb links, and MovieLens
-    ratings from 40 people, so the grid is the informative one."""
+    ratings from 40 people, so the grid is the likely-seen one."""
     drama, comedy = Genre.objects.get(name="Drama"), Genre.objects.get(name="Comedy")
     extra = [(2571, "Matrix, The", 1999, 133093), (4973, "Amélie (Fabuleux destin d'Amélie Poulain, Le)", 2001, 211915),
              (1001, "Toy Story", 1995, 114709), (1002, "Toy Story 2", 1999, 120363)]
@@ -93,7 +93,7 @@ def test_import_imdb_ratings_confirm_and_get_recommendations(browser, live_serve
     context.close()
 
 
-def test_informative_grid_adapts_and_shows_one_film_per_series(browser, live_server, movielens_catalog,
+def test_likely_seen_grid_adapts_and_shows_one_film_per_series(browser, live_server, movielens_catalog,
                                                                screenshot_dir):
     from playwright.sync_api import expect
 
@@ -103,7 +103,7 @@ def test_informative_grid_adapts_and_shows_one_film_per_series(browser, live_ser
     expect(page.locator("#rate-grid .rate-card")).to_have_count(12)
     first = grid_ids(page)
     assert len({"1001", "1002"} & set(first)) <= 1  # never Toy Story and its sequel on one screen
-    page.screenshot(path=str(screenshot_dir / "grid-informative.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "grid-likely-seen.png"), full_page=True)
 
     # Rate three, skip one: the replacement card is new, and the next screen (a reload) is built
     # from those answers: none of them again, still one film per series.

@@ -6,6 +6,7 @@ import pytest
 from movies import selectors, services
 from movies.engine import recommender
 from movies.models import Visitor
+from recsys import elicitation
 from tests.movies.conftest import make_catalog, make_movie
 
 pytestmark = pytest.mark.django_db
@@ -71,14 +72,32 @@ def test_recommendations_wait_for_the_minimum_number_of_ratings(catalog, setting
     assert panel.progress == [True, True, False]
 
 
-def test_recommendations_never_include_rated_skipped_or_hidden(catalog):
+def test_recommendations_never_include_rated_or_hidden_but_may_include_skipped(catalog):
+    # Movies 4 and 5 are skipped ("haven't seen it"), 6 and 7 hidden ("not interested").
     state = state_with({1: 4, 2: 5, 3: 2}, skipped={4, 5}, hidden={6, 7})
     panel = selectors.recommendations_for_visitor(state=state, n=10, seed=0)
     ids = [item.movie.id for item in panel.items]
+    # The popularity fallback with only the rated and hidden movies left out: the skipped ones stay in.
+    expected = recommender.recommend_popular(ratings=state.ratings, exclude={6, 7}, n=10, seed=0)
+    assert ids == [rec.movie_id for rec in expected]
     assert len(ids) == 10
-    assert not set(ids) & set(range(1, 8))
+    assert not set(ids) & {1, 2, 3, 6, 7}
     assert all(item.reason for item in panel.items)
     assert panel.warming_up is True  # the popularity fallback reports "training"
+
+
+def test_recommendations_ask_the_recommender_to_leave_out_hidden_movies_only(catalog, monkeypatch):
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return [recommender.Recommendation(4, 1.0, 4.0, "because you rated Film 01 4 stars")]
+
+    monkeypatch.setattr(recommender, "recommend", spy)
+    state = state_with({1: 4, 2: 5, 3: 2}, skipped={4, 5}, hidden={6, 7})
+    panel = selectors.recommendations_for_visitor(state=state, n=10, seed=0)
+    assert [(call["ratings"], set(call["exclude"])) for call in calls] == [({1: 4, 2: 5, 3: 2}, {6, 7})]
+    assert [item.movie.id for item in panel.items] == [4]  # a skipped movie, recommended
 
 
 def test_recommendations_fall_back_to_popular_when_the_recommender_fails(catalog, monkeypatch):
@@ -172,7 +191,7 @@ def test_movie_detail_carries_the_visitors_rating_and_flag(named_catalog):
     assert selectors.movie_detail(movie_id=424242, state=state_with()) is None
 
 
-# --- The informative grid (RATING_GRID_STRATEGY = "informative") -----------------------------
+# --- The likely-seen grid (RATING_GRID_STRATEGY = "likely-seen", the default) --------------
 
 SERIES_TITLES = ["Toy Story", "Toy Story 2", "Heat", "Casino", "Alien", "Amélie", "Fargo", "Brazil", "Clue",
                  "Jaws", "Rocky", "Tron", "Vertigo", "Psycho", "Big", "Ran", "Ed Wood", "Babe", "Cars", "Up",
@@ -199,16 +218,30 @@ def rated_catalog(db):
     selectors._elicitation_cache.update(fingerprint=None, catalog=None)
 
 
-def test_informative_grid_shows_one_film_per_series_and_nothing_seen(rated_catalog, settings):
-    settings.RATING_GRID_STRATEGY = "informative"
-    ids = [m.id for m in selectors.movie_list_for_rating(state=state_with({5: 4.0}, skipped={6}, hidden={7}), n=12)]
+def test_likely_seen_grid_shows_one_film_per_series_and_nothing_answered(rated_catalog, settings):
+    settings.RATING_GRID_STRATEGY = "likely-seen"
+    state = state_with({5: 4.0}, skipped={6}, hidden={7})
+    ids = [m.id for m in selectors.movie_list_for_rating(state=state, n=12)]
     assert len(ids) == 12 == len(set(ids))
     assert len({1, 2} & set(ids)) == 1
     assert not {5, 6, 7} & set(ids)
+    # The very function the simulation measures, over the catalog built from the Rating table.
+    assert ids == elicitation.likely_seen_screen(selectors._elicitation_catalog(), rated={5: 4.0}, skipped={6},
+                                                 exclude={7}, n=12)
 
 
-def test_informative_grid_adapts_to_what_was_rated_and_skipped(rated_catalog, settings):
-    settings.RATING_GRID_STRATEGY = "informative"
+def test_likely_seen_grid_never_shows_a_skipped_movie_again(rated_catalog, settings):
+    settings.RATING_GRID_STRATEGY = "likely-seen"
+    first = [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12)]
+    assert first[0] == 1  # the most rated (Toy Story, rated by everyone; its sequel waits)
+    state = state_with({first[0]: 4.0}, skipped=set(first[1:]))
+    for seed in range(3):
+        again = [m.id for m in selectors.movie_list_for_rating(state=state, n=12, seed=seed)]
+        assert len(again) == 12 and not set(again) & set(first)
+
+
+def test_likely_seen_grid_adapts_to_what_was_rated_and_skipped(rated_catalog, settings):
+    settings.RATING_GRID_STRATEGY = "likely-seen"
     first_camp = set(range(3, 16))
     leaning = selectors.movie_list_for_rating(state=state_with({3: 4.0, 4: 5.0}, skipped={16, 17, 18}), n=6)
     mirrored = selectors.movie_list_for_rating(state=state_with({16: 4.0, 17: 5.0}, skipped={3, 4, 5}), n=6)
@@ -226,8 +259,8 @@ def test_popular_grid_is_a_setting_and_a_bad_value_is_refused(rated_catalog, set
         selectors.movie_list_for_rating(state=state_with(), n=12)
 
 
-def test_informative_grid_falls_back_to_popular_without_movielens_ratings(catalog, settings):
-    settings.RATING_GRID_STRATEGY = "informative"
+def test_likely_seen_grid_falls_back_to_popular_without_movielens_ratings(catalog, settings):
+    settings.RATING_GRID_STRATEGY = "likely-seen"
     assert [m.id for m in selectors.movie_list_for_rating(state=state_with(), n=12, seed=3)] == [
         m.id for m in selectors._popular_grid(excluded=set(), n=12, seed=3)]
 
@@ -237,7 +270,7 @@ def test_the_grid_catalog_reads_every_kth_person_once_ratings_pass_the_cap(rated
 
     from movies.models import Rating
 
-    settings.RATING_GRID_STRATEGY = "informative"
+    settings.RATING_GRID_STRATEGY = "likely-seen"
     ids = list(Rating.objects.order_by("id").values_list("id", flat=True))
     stamp = selectors._ratings_stamp()
     assert stamp == (ids[0], ids[-1])
@@ -257,7 +290,7 @@ def test_the_grid_catalog_reads_every_kth_person_once_ratings_pass_the_cap(rated
 def test_the_grid_catalog_is_rebuilt_when_the_ratings_change(rated_catalog, settings):
     from movies.models import Rating
 
-    settings.RATING_GRID_STRATEGY = "informative"
+    settings.RATING_GRID_STRATEGY = "likely-seen"
     before = selectors._elicitation_catalog()
     assert selectors._elicitation_catalog() is before  # the same ratings: the cached catalog
     Rating.objects.create(user_id=99, movie_id=3, rating=5.0, timestamp=0)

@@ -74,9 +74,9 @@ def test_format_table_compares_with_the_popular_grid_at_the_same_screen():
     table = pd.DataFrame([
         {"protocol": "rest", "strategy": "popular", "screens": 2, "ratings": 8.0, "ndcg": 0.2, "ndcg_sd": 0.01,
          "coverage": 0.005, "people": 100},
-        {"protocol": "rest", "strategy": "informative", "screens": 2, "ratings": 7.0, "ndcg": 0.25,
+        {"protocol": "rest", "strategy": "likely-seen", "screens": 2, "ratings": 7.0, "ndcg": 0.25,
          "ndcg_sd": float("nan"), "coverage": 0.006, "people": 100},
     ])
     lines = simulation.format_table(table).splitlines()
     assert lines[2] == "| rest | popular | 2 | 8.0 | 0.200 ± 0.010 | +0% | 0.005 |"
-    assert lines[3] == "| rest | informative | 2 | 7.0 | 0.250 | +25% | 0.006 |"
+    assert lines[3] == "| rest | likely-seen | 2 | 7.0 | 0.250 | +25% | 0.006 |"
