@@ -238,7 +238,7 @@ def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_fr
     """golden_picks.json was written by the pre-restructure code (HybridScorer + the door's own
     sum, top-k and second fold-in, fe22d7c) on this very model: 54 requests (new and known
     people, strict and shuffled, exclusions, candidates). One pass gives the same movies, scores,
-    stars, deciding parts and named movies, to the last bit."""
+    stars, deciding parts and named movies (scores and stars to float32 precision)."""
     ncf = _ncf_with_random_weights()
     # The weights the recording was made with, and no content gate (it came later): tuning may move
     # PRODUCT_WEIGHTS and the gate; the one pass must not move.
@@ -253,5 +253,9 @@ def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_fr
         picks = ranker.recommend(history=history, user_id=case["user_id"], exclude=case.get("exclude", ()),
                                  candidates=case.get("candidates"), n=8, shuffle=case["shuffle"], pool_size=12,
                                  seed=case["seed"])
-        got = [[p.movie_id, p.score, p.stars, p.driver, p.similar_to, p.because_of] for p in picks]
-        assert got == case["picks"], case
+        got = [[p.movie_id, p.driver, p.similar_to, p.because_of] for p in picks]
+        assert got == [[movie, driver, similar, because] for movie, _, _, driver, similar, because in case["picks"]], case
+        # Scores and stars to float32 precision: the last bits of a BLAS sum depend on how many
+        # threads it runs on (one pinned core gives 1.2526940107 for 1.2526941299).
+        assert [p.score for p in picks] == pytest.approx([pick[1] for pick in case["picks"]], rel=1e-6, abs=1e-9), case
+        assert [p.stars for p in picks] == pytest.approx([pick[2] for pick in case["picks"]], rel=1e-6), case
