@@ -21,7 +21,7 @@ class FixedOrderRanker:
 
     items = Vocabulary(np.arange(1, 7))
 
-    def recommend(self, *, history, exclude=(), n=10):
+    def recommend(self, *, history, exclude=(), skipped=(), n=10):
         banned = set(history) | set(exclude)
         return [FakePick(m) for m in range(1, 7) if m not in banned][:n]
 
