@@ -2,9 +2,7 @@
 
     .venv/bin/python bench/elicitation_sim.py --data ../shared/data/ml-latest-small --seeds 1 2 3 --epochs 3
 
-Prints the table as Markdown. Plain Python: no Django, no database. ``--skip-boost 0`` runs the
-ranker that ignores skips (before the skip boost); ``--skip-boost 1.0,20`` tries bonus 1.0 up to
-20 ratings.
+Prints the table as Markdown. Plain Python: no Django, no database.
 """
 from __future__ import annotations
 
@@ -19,7 +17,6 @@ from recsys import elicitation
 from recsys.data.datasets import load_movies, load_ratings
 from recsys.data.titles import split_title_year
 from recsys.evaluation.elicitation import PROTOCOLS, default_strategies, format_table, run_simulation
-from recsys.ranking.ranker import PRODUCT_SKIP_BOOST, SkipBoost
 
 
 def main(argv=None) -> int:
@@ -33,8 +30,6 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="", nargs="*",
                         help="likely-seen weights to try, e.g. evidence=0.5,popularity_power=3; several: one "
                              "strategy each, named likely-seen-0, likely-seen-1, ...")
-    parser.add_argument("--skip-boost", default=None,
-                        help="the ranker's SkipBoost as BONUS[,MAX_RATINGS] (0: skips ignored); default: the product's")
     args = parser.parse_args(argv)
     ratings = load_ratings(args.data)
     movies = load_movies(args.data)
@@ -47,14 +42,8 @@ def main(argv=None) -> int:
         weights = elicitation.LikelySeenWeights(**{**elicitation.DEFAULT_LIKELY_SEEN.__dict__, **overrides})
         print(f"likely-seen-{index}: {weights}", flush=True)
         strategies[f"likely-seen-{index}"] = default_strategies(weights)[elicitation.STRATEGY_LIKELY_SEEN]
-    boost = {}
-    if args.skip_boost is not None:
-        bonus, _, most = args.skip_boost.partition(",")
-        boost = {"skip_boost": SkipBoost(float(bonus), int(most or PRODUCT_SKIP_BOOST.max_ratings))
-                 if float(bonus) else None}
-        print(f"skip boost: {boost['skip_boost']}", flush=True)
     table = run_simulation(ratings, movies, seeds=args.seeds, epochs=args.epochs, screens=args.screens,
-                           strategies=strategies, max_people=args.max_people, protocols=args.protocols, **boost)
+                           strategies=strategies, max_people=args.max_people, protocols=args.protocols)
     print(format_table(table))
     return 0
 

@@ -228,13 +228,11 @@ def recommendations_for_visitor(
         return RecommendationPanel(items=[], model=info, rated_count=state.rated_count, ratings_needed=needed,
                                    seed=seed)
     # A skip means "haven't seen it": it keeps the film off the rating grid only. Unseen films are
-    # the ones a person is most likely to watch next, so they stay recommendable (and the model
-    # lifts them while the visitor is new); only "not interested" (hidden) keeps a film out of the
-    # list (the ranker leaves out rated ones itself).
+    # the ones a person is most likely to watch next, so they stay recommendable; only "not
+    # interested" (hidden) keeps a film out of the list (the ranker leaves out rated ones itself).
     exclude = set(state.hidden)
     try:
-        recs = recommender.recommend(ratings=state.ratings, exclude=exclude, skipped=state.skipped, n=n,
-                                     diversify=True, seed=seed)
+        recs = recommender.recommend(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)
     except Exception:
         logger.exception("recommender.recommend() failed; showing popular movies")
         recs = recommender.recommend_popular(ratings=state.ratings, exclude=exclude, n=n, diversify=True, seed=seed)

@@ -7,10 +7,9 @@ fails because a model is still training.
 Contract (stable; other modules rely on it):
 
 * ``model_info() -> ModelInfo``
-* ``recommend(ratings=..., exclude=..., skipped=..., candidates=..., n=..., diversify=..., seed=...)
+* ``recommend(ratings=..., exclude=..., candidates=..., n=..., diversify=..., seed=...)
   -> list[Recommendation]`` — ``ratings`` maps MovieLens movie id -> stars; rated and
-  excluded movies are never returned; ``skipped`` (films skipped on the rating grid) may be,
-  and the model lifts them for new people (:class:`recsys.ranking.ranker.SkipBoost`).
+  excluded movies are never returned.
 * ``predict(ratings=..., movie_ids=...) -> list[float | None]`` — ``None`` for a movie
   the model does not know.
 
@@ -355,7 +354,6 @@ def recommend(
     *,
     ratings: Mapping[int, float],
     exclude: Collection[int] = (),
-    skipped: Collection[int] = (),
     candidates: Collection[int] | None = None,
     n: int | None = None,
     diversify: bool = True,
@@ -368,8 +366,8 @@ def recommend(
         return recommend_popular(ratings=ratings, exclude=exclude, candidates=candidates, n=n, diversify=diversify,
                                  seed=seed)
     history = {int(mid): float(stars) for mid, stars in ratings.items()}
-    picks = rank.recommend(history=history, user_id=user_id, exclude=exclude, skipped=skipped, candidates=candidates,
-                           n=n, shuffle=diversify, pool_size=settings.RECOMMENDER_POOL_SIZE, seed=seed)
+    picks = rank.recommend(history=history, user_id=user_id, exclude=exclude, candidates=candidates, n=n,
+                           shuffle=diversify, pool_size=settings.RECOMMENDER_POOL_SIZE, seed=seed)
     reasons = reason_lines(picks, history=history, liked=rank.liked(history))
     return [
         Recommendation(movie_id=pick.movie_id, score=pick.score,

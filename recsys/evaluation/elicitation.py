@@ -7,9 +7,8 @@ Protocol (docs/evaluation.md, "Rating grid"):
   is fitted once on everybody else, and so is the strategies' :class:`ElicitationCatalog`;
 * a held-out person is shown a strategy's screens of ``screen_size`` movies; they rate the ones
   they had rated (with their real stars) and skip the rest; the next screen sees both;
-* after each screen the ranker recommends 10 movies from the ratings and skips collected so far
-  (as the site does: :meth:`recsys.ranking.ranker.Ranker.recommend` lifts skipped films for new
-  people, :class:`recsys.ranking.ranker.SkipBoost`), scored three ways:
+* after each screen the ranker recommends 10 movies from the ratings collected so far, scored
+  three ways:
 
   - ``later-open`` (the site's rule, the headline): the person's history is cut in time; only
     the earlier half can be rated on a screen (what they had seen when they arrived; anything
@@ -56,7 +55,6 @@ def default_strategies(weights: elicitation.LikelySeenWeights = elicitation.DEFA
 
 
 PROTOCOL_REST, PROTOCOL_LATER, PROTOCOL_LATER_OPEN = "rest", "later", "later-open"
-_PRODUCT = object()  # run_simulation's default skip boost: the product ranker's own
 PROTOCOLS = (PROTOCOL_LATER_OPEN, PROTOCOL_LATER, PROTOCOL_REST)  # the site's rule first
 
 
@@ -116,8 +114,8 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
                     else:
                         skipped.add(movie_id)
                 # "later-open" is the site's rule: a skipped film may be recommended.
-                picks = ranker.recommend(history=rated, skipped=skipped,
-                                         exclude=() if protocol == PROTOCOL_LATER_OPEN else skipped, n=k)
+                picks = ranker.recommend(history=rated, exclude=() if protocol == PROTOCOL_LATER_OPEN else skipped,
+                                         n=k)
                 recommended = [pick.movie_id for pick in picks]
                 if person.later is None:
                     relevant = {m for m, stars in person.answers.items()
@@ -141,7 +139,7 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                    epochs: int = 3, user_fraction: float = 0.2, screens: int = 3, screen_size: int = 12,
                    strategies: Mapping[str, Strategy] | None = None, max_people: int | None = None,
                    make_ranker: Callable[[int], object] | None = None, protocols: Sequence[str] = PROTOCOLS,
-                   skip_boost=_PRODUCT, progress=print) -> pd.DataFrame:
+                   progress=print) -> pd.DataFrame:
     """The simulation table: one row per (strategy, screens), means over ``seeds``.
 
     Args:
@@ -150,11 +148,9 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         epochs: NCF epochs of the product ranker (the site trains 20; a few suffice to compare grids).
         max_people: evaluate at most this many held-out people per seed (None: all).
         make_ranker: seed -> an unfitted ranker (tests pass a small one); default: the product ranker.
-        skip_boost: the default ranker's :class:`recsys.ranking.ranker.SkipBoost` (None: skips
-            ignored, the ranker before issue 14's second measurement); default: the product's.
     """
     strategies = strategies or default_strategies()
-    make_ranker = make_ranker or (lambda seed: _product_ranker(seed, epochs, skip_boost))
+    make_ranker = make_ranker or (lambda seed: _product_ranker(seed, epochs))
     per_seed = []
     for seed in seeds:
         started = time.perf_counter()
@@ -179,12 +175,11 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
     return table
 
 
-def _product_ranker(seed: int, epochs: int, skip_boost=_PRODUCT):
+def _product_ranker(seed: int, epochs: int):
     from recsys.ncf.scorer import NCFScorer
-    from recsys.ranking.ranker import PRODUCT_SKIP_BOOST, Ranker, product_ease
+    from recsys.ranking.ranker import Ranker, product_ease
 
-    return Ranker(NCFScorer(epochs=epochs, seed=seed), ease=product_ease(), content=None,
-                  skip_boost=PRODUCT_SKIP_BOOST if skip_boost is _PRODUCT else skip_boost)
+    return Ranker(NCFScorer(epochs=epochs, seed=seed), ease=product_ease(), content=None)
 
 
 def format_table(table: pd.DataFrame) -> str:

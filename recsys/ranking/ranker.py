@@ -25,12 +25,6 @@ top of the list, where it helps the warm protocol (docs/evaluation.md).
 weighted sum, one top-k, and the stars and the deciding part of every pick from the same
 fold-in. :meth:`Ranker.score` is the same sum for the evaluation harness.
 
-For new people the request may also carry the films they skipped on the rating grid ("haven't
-seen it"): :class:`SkipBoost` (:data:`PRODUCT_SKIP_BOOST`) adds a constant to their score while the
-person has rated few films. A skipped grid film is popular and known to be unseen, the film a new
-person is most likely to watch next (docs/evaluation.md, "Rating grid"). :meth:`Ranker.score` and
-every request without skips are unchanged by it.
-
 EASE's weight matrix is dense, so the product keeps it for the most-rated movies only
 (:data:`EASE_MAX_ITEMS`, with at least :data:`EASE_MIN_RATINGS` ratings); the NCF, the content
 part and popularity rank every movie.
@@ -120,24 +114,6 @@ class ContentGate:
 PRODUCT_CONTENT_GATE = ContentGate(centre=1.5, width=0.25)
 
 
-@dataclass(frozen=True)
-class SkipBoost:
-    """What a skip on the rating grid adds to a film's score: ``bonus`` for a person who rated at
-    most ``max_ratings`` films, nothing for anyone else (nor for a request without skips)."""
-
-    bonus: float
-    max_ratings: int
-
-    def for_count(self, n_ratings: int) -> float:
-        """The bonus of a skipped film for a person with ``n_ratings`` ratings."""
-        return self.bonus if n_ratings <= self.max_ratings else 0.0
-
-
-#: Chosen on validation seeds 101 and 102 of the grid simulation (docs/evaluation.md): +0.5 (about
-#: half a standard deviation of a new person's score) lifts the skipped films into the top of the list.
-PRODUCT_SKIP_BOOST = SkipBoost(bonus=0.5, max_ratings=15)
-
-
 def product_ease(max_items: int | None = EASE_MAX_ITEMS, min_ratings: int = EASE_MIN_RATINGS) -> EASEScorer:
     """The product's EASE: lambda 500 over the most-rated movies."""
     return EASEScorer(l2=EASE_L2, max_items=max_items, min_ratings=min_ratings)
@@ -182,16 +158,14 @@ class Ranker:
         content: the catalog's :class:`ContentIndex`, or None when it has not been built.
         weights: the weight schedule.
         content_gate: how the collaborative part gates the content part (None: not at all).
-        skip_boost: what a skipped grid film adds to a new person's score (None: nothing).
     """
 
     predicts_ratings = True
 
     def __init__(self, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
-                 weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
-                 skip_boost: SkipBoost | None = PRODUCT_SKIP_BOOST):
+                 weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE):
         self.ncf, self.ease, self.content, self.weights = ncf, ease, content, weights
-        self.content_gate, self.skip_boost = content_gate, skip_boost
+        self.content_gate = content_gate
         self.items: Vocabulary | None = None
 
     def __repr__(self) -> str:
@@ -210,15 +184,13 @@ class Ranker:
     @classmethod
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
-                   content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
-                   skip_boost: SkipBoost | None = PRODUCT_SKIP_BOOST) -> Ranker:
+                   content_gate: ContentGate | None = PRODUCT_CONTENT_GATE) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
         index (or None) and the training rating count of each NCF movie."""
         counts = np.asarray(rating_counts, dtype=np.float64)
         if counts.shape != (len(ncf.items),):
             raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
-        return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
-                   skip_boost=skip_boost)._attach(
+        return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate)._attach(
             ncf.items, counts)
 
     def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
@@ -286,16 +258,14 @@ class Ranker:
 
     # -- the request ---------------------------------------------------------------------------
     def recommend(self, *, history: Mapping[int, float], user_id: int | None = None, exclude: Collection[int] = (),
-                  skipped: Collection[int] = (), candidates: Collection[int] | None = None, n: int = 10,
-                  shuffle: bool = False, pool_size: int = 30, seed: int | None = None) -> list[Pick]:
+                  candidates: Collection[int] | None = None, n: int = 10, shuffle: bool = False,
+                  pool_size: int = 30, seed: int | None = None) -> list[Pick]:
         """The ``n`` best movies for one person, rated and excluded ones never among them.
 
         Args:
             history: movie id -> stars the person gave (folded in, unless ``user_id`` is a
                 training user, whose learned vectors are used).
             exclude: more movie ids never to return (the site passes hidden ones).
-            skipped: movie ids the person skipped on the rating grid ("haven't seen it"): still
-                recommendable, and lifted by :attr:`skip_boost` while the person is new.
             candidates: rank only these movies (None: the whole catalog).
             shuffle: False for the strict top ``n``; True for ``n`` drawn in random order from
                 the top ``max(pool_size, n)`` (the site's way of showing new films each visit).
@@ -306,10 +276,6 @@ class Ranker:
         parts = self._parts(vector, history)
         weights = self._weights(history)
         full = (weights * parts).sum(axis=0).astype(np.float64)
-        bonus = self.skip_boost.for_count(len(history)) if self.skip_boost is not None and skipped else 0.0
-        if bonus:
-            boosted = self.items.indices(np.fromiter((int(m) for m in skipped), dtype=np.int64))
-            full[np.unique(boosted[boosted >= 0])] += bonus
         if candidates is None:
             rows = np.arange(len(self.items))
         else:

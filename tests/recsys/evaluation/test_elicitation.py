@@ -21,7 +21,7 @@ class FixedOrderRanker:
 
     items = Vocabulary(np.arange(1, 7))
 
-    def recommend(self, *, history, exclude=(), skipped=(), n=10):
+    def recommend(self, *, history, exclude=(), n=10):
         banned = set(history) | set(exclude)
         return [FakePick(m) for m in range(1, 7) if m not in banned][:n]
 
@@ -59,25 +59,6 @@ def test_the_later_protocol_keeps_one_target_and_later_open_lets_skips_be_recomm
     assert closed == {0: pytest.approx(1 / math.log2(3) / ideal), 1: 0.0}
     # ... unless skipped films may be recommended: [2, 3] hits 2 first.
     assert opened == {0: pytest.approx(1 / math.log2(3) / ideal), 1: pytest.approx(1 / ideal)}
-
-
-class SkipsFirstRanker(FixedOrderRanker):
-    """As FixedOrderRanker, but the skipped movies first (as the product's skip boost does)."""
-
-    def recommend(self, *, history, exclude=(), skipped=(), n=10):
-        order = sorted(super().recommend(history=history, exclude=exclude, n=6),
-                       key=lambda pick: pick.movie_id not in skipped)
-        return order[:n]
-
-
-def test_the_ranker_is_told_the_skips_and_may_recommend_them_on_later_open_only():
-    person = Person(answers={1: 5.0, 3: 2.0}, later=frozenset({4}))
-    runs = {protocol: {row.screens: row.ndcg for row in simulate_people(
-        SkipsFirstRanker(), None, {7: person}, {"fixed": two_screens}, protocol=protocol, screens=2, k=2)}
-        for protocol in (simulation.PROTOCOL_LATER_OPEN, simulation.PROTOCOL_LATER)}
-    # Screen 2 skips 2 and 4: later-open recommends [2, 4] (4 second), later [5, 6] (nothing).
-    assert runs[simulation.PROTOCOL_LATER_OPEN][2] == pytest.approx(1 / math.log2(3))
-    assert runs[simulation.PROTOCOL_LATER][2] == 0.0
 
 
 def test_people_from_ratings_cut_each_history_in_time():

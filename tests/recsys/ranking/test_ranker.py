@@ -19,11 +19,9 @@ from recsys.ranking.ranker import (
     PARTS,
     POPULARITY,
     PRODUCT_CONTENT_GATE,
-    PRODUCT_SKIP_BOOST,
     PRODUCT_WEIGHTS,
     ContentGate,
     Ranker,
-    SkipBoost,
     WeightSchedule,
     rating_counts,
 )
@@ -231,46 +229,6 @@ def test_each_pick_names_the_part_that_drove_it_and_the_liked_movie_behind_it(ra
                 assert pick.similar_to is None
     # Nothing liked: no movie to name.
     assert all(p.because_of is None for p in ranker.recommend(history={23: 1.0}, n=5))
-
-
-def test_the_skip_boost_counts_for_new_people_only():
-    boost = SkipBoost(bonus=0.5, max_ratings=15)
-    assert [boost.for_count(n) for n in (0, 5, 15, 16, 500)] == [0.5, 0.5, 0.5, 0.0, 0.0]
-    assert PRODUCT_SKIP_BOOST.bonus > 0
-
-
-def test_a_skipped_film_is_lifted_by_the_bonus_above_an_otherwise_higher_one(ranker):
-    history = {1: 5.0, 22: 1.0}
-    exclude = {7}
-    weights = PRODUCT_WEIGHTS.for_count(len(history)).astype(np.float32)[:, None]
-    scores = (weights * ranker.parts(user_id=None, history=history)).sum(axis=0).astype(np.float64)
-    scores[ranker.items.indices([*history, *exclude])] = -np.inf
-    order = ranker.items.ids[top_k(scores, N_MOVIES - 3)].tolist()
-    first, ninth = order[0], order[8]
-    ranker.skip_boost = SkipBoost(bonus=100.0, max_ratings=15)
-    # Skipped: the ninth film, a rated one, an excluded one and one the model does not know.
-    picks = ranker.recommend(history=history, exclude=exclude, skipped={ninth, 1, 7, 999}, n=3)
-    assert [p.movie_id for p in picks] == [ninth, first, order[1]]
-    assert picks[0].score == scores[ranker.items.index(ninth)] + 100.0
-    assert [p.score for p in picks[1:]] == [scores[ranker.items.index(first)], scores[ranker.items.index(order[1])]]
-    # The same with the product's bonus, by hand.
-    ranker.skip_boost = PRODUCT_SKIP_BOOST
-    boosted = scores.copy()
-    boosted[ranker.items.index(ninth)] += PRODUCT_SKIP_BOOST.bonus
-    picks = ranker.recommend(history=history, exclude=exclude, skipped={ninth}, n=6)
-    assert [p.movie_id for p in picks] == ranker.items.ids[top_k(boosted, 6)].tolist()
-
-
-def test_without_skips_or_past_the_new_person_stage_picks_are_exactly_those_without_the_boost(ranker):
-    """What ``evaluate`` measures (no skips) and what a regular person gets do not move."""
-    new = {1: 5.0, 22: 1.0}
-    regular = dict.fromkeys(range(1, PRODUCT_SKIP_BOOST.max_ratings + 2), 4.0)
-    requests = [dict(history=new, skipped=()), dict(history=regular, skipped={30, 31, 32}),
-                dict(history=new, skipped=(), shuffle=True, pool_size=12, seed=2)]
-    boosted = [ranker.recommend(n=8, **request) for request in requests]
-    ranker.skip_boost = None
-    assert boosted == [ranker.recommend(n=8, **request) for request in requests]
-    assert boosted[1] == ranker.recommend(history=regular, n=8)
 
 
 GOLDEN = Path(__file__).with_name("golden_picks.json")
