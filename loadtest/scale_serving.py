@@ -20,23 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.baselines import EASEScorer
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf import artifacts
 from recsys.ncf.config import NCFConfig
 from recsys.ncf.scorer import NCFScorer
 from recsys.ncf.testing import random_weights
-from recsys.ranking.ranker import Ranker
+from recsys.ranking.ranker import Ranker, loaded_parts
 
 
 def ranker_from_artifact(artifact) -> Ranker:
     """The site's ranker over a saved model (as movies/engine/recommender.py builds it)."""
-    scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
-    extras = artifact.extras
-    ease = (EASEScorer.from_weights(np.asarray(extras["ease_movie_ids"]), extras["ease_weights"])
-            if "ease_weights" in extras else None)
-    counts = extras.get("rating_counts", np.zeros(len(artifact.items)))
-    return Ranker.from_parts(scorer, ease=ease, content=None, rating_counts=counts)
+    parts = loaded_parts(artifact)
+    return Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
+                             stars_mf=parts.stars_mf)
 
 
 def main(argv: list[str] | None = None) -> int:

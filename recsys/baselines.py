@@ -188,15 +188,23 @@ def _ridge_step(groups: np.ndarray, others: np.ndarray, n_groups: int, other_fea
     weighted lambda, multiplied by the group's rating count n_g).
 
     The Gram matrices are ``indicator @ outer`` where ``outer`` holds each *other-side* row's
-    outer product once, so no (ratings x d x d) array is ever built.
+    outer product once, so no (ratings x d x d) array is ever built. Only the upper triangle of
+    each outer product is summed (a Gram matrix is symmetric): the sparse product, most of an ALS
+    sweep, costs ``d (d + 1) / 2`` instead of ``d**2`` per rating.
 
     Returns:
         (n_groups, d) solutions; zeros for groups without ratings.
     """
     n_other, d = other_features.shape
-    outer = (other_features[:, :, None] * other_features[:, None, :]).reshape(n_other, d * d)
+    upper_rows, upper_cols = np.triu_indices(d)
+    outer = np.take(other_features, upper_rows, axis=1) * np.take(other_features, upper_cols, axis=1)
     indicator = sparse.csr_matrix((np.ones(groups.size), (groups, others)), shape=(n_groups, n_other))
-    gram = np.asarray(indicator @ outer).reshape(n_groups, d, d)
+    upper = np.asarray(indicator @ outer)
+    # Entry (i, j) of a Gram matrix is the upper-triangle sum of (min(i, j), max(i, j)).
+    position = np.empty((d, d), dtype=np.intp)
+    position[upper_rows, upper_cols] = position[upper_cols, upper_rows] = np.arange(upper_rows.size)
+    gram = upper[:, position.ravel()].reshape(n_groups, d, d)
+    del upper
     weighted = sparse.csr_matrix((targets, (groups, others)), shape=(n_groups, n_other))
     rhs = np.asarray(weighted @ other_features)
     counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
@@ -252,6 +260,32 @@ class BiasedMFScorer(_MatrixScorer):
         self.item_factors, self.item_bias = q, bi
         return self
 
+    def item_side(self) -> dict[str, np.ndarray]:
+        """What a person is folded in against (the saved part of a model): movie ids, item
+        factors and biases, and ``[mean, reg, bias_reg]``. Training users' vectors are not in it."""
+        self._check_fitted("item_factors")
+        return {"movie_ids": self.items.ids, "item_factors": self.item_factors.astype(np.float32),
+                "item_bias": self.item_bias.astype(np.float32),
+                "params": np.array([self.mean, self.reg, self.bias_reg], dtype=np.float64)}
+
+    @classmethod
+    def from_item_side(cls, movie_ids: np.ndarray, item_factors: np.ndarray, item_bias: np.ndarray,
+                       params: np.ndarray) -> BiasedMFScorer:
+        """A scorer that folds everybody in (no training users) from :meth:`item_side`'s arrays."""
+        movie_ids, item_factors = np.asarray(movie_ids), np.asarray(item_factors, dtype=np.float64)
+        item_bias, params = np.asarray(item_bias, dtype=np.float64), np.asarray(params, dtype=np.float64)
+        if item_factors.ndim != 2 or item_factors.shape[0] != len(movie_ids) or item_bias.shape != (len(movie_ids),):
+            raise ValueError(f"biased MF: {item_factors.shape} factors and {item_bias.shape} biases "
+                             f"for {len(movie_ids)} movies")
+        if movie_ids.size > 1 and not (np.diff(movie_ids) > 0).all():
+            raise ValueError("biased MF: movie ids must be increasing (a Vocabulary's row order)")
+        if params.shape != (3,) or not np.isfinite(params).all():
+            raise ValueError(f"biased MF: params must be [mean, reg, bias_reg], not {params!r}")
+        scorer = cls(factors=item_factors.shape[1], reg=params[1], bias_reg=params[2])
+        scorer.items, scorer.users = Vocabulary(movie_ids), Vocabulary([])
+        scorer.mean, scorer.item_factors, scorer.item_bias = float(params[0]), item_factors, item_bias
+        return scorer
+
     def fold_in(self, history: Mapping[int, float]) -> tuple[np.ndarray, float]:
         """A new person's ``(p_u, b_u)``: the same ridge problem as an ALS user step, item side frozen.
         With no known movies: zero vector and zero bias (the item-bias model)."""
@@ -271,19 +305,20 @@ class BiasedMFScorer(_MatrixScorer):
             return self.user_factors[row], float(self.user_bias[row])
         return self.fold_in(history)
 
-    def _stars(self, vector: np.ndarray, bias: float, rows: np.ndarray | slice) -> np.ndarray:
+    def stars_at(self, vector: np.ndarray, bias: float, rows: np.ndarray | slice) -> np.ndarray:
+        """The stars of the movies at ``rows`` for a person with ``(vector, bias)`` (see :meth:`fold_in`)."""
         raw = self.mean + bias + self.item_bias[rows] + self.item_factors[rows] @ vector
         return np.clip(raw, MIN_STARS, MAX_STARS)
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
         vector, bias = self._user(user_id, history)
-        return self._stars(vector, bias, slice(None)).astype(np.float32)
+        return self.stars_at(vector, bias, slice(None)).astype(np.float32)
 
     def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
                         movie_ids: Sequence[int]) -> np.ndarray:
         vector, bias = self._user(user_id, history)
         rows = self.items.indices(np.asarray(movie_ids, dtype=np.int64))
-        stars = self._stars(vector, bias, np.maximum(rows, 0))
+        stars = self.stars_at(vector, bias, np.maximum(rows, 0))
         return np.where(rows >= 0, stars, np.nan).astype(np.float32)
 
 

@@ -94,6 +94,7 @@ class _Engine:
         self.scorer = None  # recsys.ncf.scorer.NCFScorer once ready
         self.ease = None  # recsys.baselines.EASEScorer from the same artifact (None for an older one)
         self.rating_counts = None  # training ratings per movie of the NCF vocabulary
+        self.stars_mf = None  # recsys.baselines.BiasedMFScorer for the stars (None for an older artifact)
         self.ranker = None  # recsys.ranking.ranker.Ranker (see ranker()); rebuilt when the content index changes
         self.artifact = None  # recsys.ncf.artifacts.Artifact
         self.stamp = None  # recsys.ncf.artifacts.current_stamp at load time
@@ -140,27 +141,23 @@ class _Engine:
             return False
         if artifact is None or not self._acceptable(artifact.metadata, config):
             return False
-        self._install(artifact, stamp)
-        return True
+        return self._install(artifact, stamp)
 
-    def _install(self, artifact, stamp) -> None:
-        from recsys.baselines import EASEScorer
-        from recsys.ncf.scorer import NCFScorer
+    def _install(self, artifact, stamp) -> bool:
+        from recsys.ranking.ranker import loaded_parts
 
-        scorer = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
-        extras = artifact.extras
-        ease = None
-        if "ease_weights" in extras and "ease_movie_ids" in extras:
-            ease = EASEScorer.from_weights(np.asarray(extras["ease_movie_ids"]), extras["ease_weights"])
-        counts = extras.get("rating_counts")
-        if counts is None or len(counts) != len(artifact.items):
-            counts = np.zeros(len(artifact.items))  # an older artifact: popularity then ties everywhere
+        try:
+            parts = loaded_parts(artifact)
+        except ValueError as exc:  # checksummed arrays of the wrong shape: a bug wrote them
+            log.warning("saved model unusable, ignoring it: %s", exc)
+            return False
         with self.lock:
-            self.scorer, self.artifact, self.stamp = scorer, artifact, stamp
-            self.ease, self.rating_counts = ease, np.asarray(counts)
+            self.scorer, self.artifact, self.stamp = parts.ncf, artifact, stamp
+            self.ease, self.rating_counts, self.stars_mf = parts.ease, parts.rating_counts, parts.stars_mf
             self.ranker = None
             self.last_check = time.monotonic()
         log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
+        return True
 
     def _bootstrap(self) -> None:
         from recsys.data import datasets
@@ -244,8 +241,9 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
                    on_step=None, strategy: str = "default", visitors=None):
     """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path.
 
-    The artifact holds the NCF and the product's other learned part, EASE over the most-rated
-    movies (:mod:`ncf.product`), with the rating count of every movie for the popularity part.
+    The artifact holds the NCF and the product's other learned parts, EASE over the most-rated
+    movies and the biased MF whose stars are averaged with the NCF's (:mod:`recsys.ranking.ranker`),
+    with the rating count of every movie for the popularity part.
     ``on_step(text)`` hears about the steps after the epochs. ``visitors``
     (:class:`movies.engine.visitor_ratings.VisitorRatings`) adds the site's own ratings; the metadata's
     ``visitor_ratings`` records how many (0 without them) and up to which.
@@ -253,7 +251,7 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     from recsys.data import datasets
     from recsys.ncf import artifacts
     from recsys.ncf.training import train
-    from recsys.ranking.ranker import product_ease, rating_counts
+    from recsys.ranking.ranker import product_ease, product_stars_mf, rating_counts, saved_extras
 
     ratings_file = datasets.locate(data_dir).ratings
     fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
@@ -265,10 +263,13 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     ease = product_ease().fit(frame)
     if on_step:
         on_step(f"EASE over {len(ease.items):,} movies in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    stars_mf = product_stars_mf(config.seed).fit(frame)
+    if on_step:
+        on_step(f"biased MF for the stars ({stars_mf.factors} factors) in {time.perf_counter() - started:.1f} s")
     return artifacts.save_artifact(
         store, config=config, users=result.users, items=result.items, weights=result.weights,
-        extras={"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids,
-                "rating_counts": rating_counts(frame, result.items)},
+        extras=saved_extras(ease=ease, stars_mf=stars_mf, counts=rating_counts(frame, result.items)),
         metadata={
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
@@ -291,6 +292,8 @@ def model_info() -> ModelInfo:
     kind = f"ncf-{scorer.config.mode}"
     if _engine.ease is not None:
         kind += "+ease"
+    if _engine.stars_mf is not None:
+        kind += "+mf"
     return ModelInfo(status=STATUS_READY, trained_at=_engine.artifact.trained_at, kind=kind)
 
 
@@ -306,9 +309,10 @@ def ranker():
     content = content_index()
     with engine.lock:  # the parts of one model, read together (a reload swaps them together)
         scorer, ease, counts, current = engine.scorer, engine.ease, engine.rating_counts, engine.ranker
+        stars_mf = engine.stars_mf
         if current is not None and current.content is content and current.ncf is scorer:
             return current
-    built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts)
+    built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf)
     with engine.lock:
         if engine.scorer is scorer:
             engine.ranker = built

@@ -71,15 +71,16 @@ def _ncf(options: Mapping, **overrides):
 
 def _product(options: Mapping):
     """The site's ranker (:class:`recsys.ranking.ranker.Ranker`): NCF + EASE + popularity (+ content when
-    ``options["content_index"]`` holds the built index); ``product_weights`` and ``product_content_gate``
-    (None: no gate), when given, replace the served ones."""
-    from recsys.ranking.ranker import Ranker, product_ease
+    ``options["content_index"]`` holds the built index), stars from the NCF and the biased MF;
+    ``product_weights`` and ``product_content_gate`` (None: no gate), when given, replace the served ones."""
+    from recsys.ranking.ranker import Ranker, product_ease, product_stars_mf
 
     kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
     if "product_content_gate" in options:
         kwargs["content_gate"] = options["product_content_gate"]
     return Ranker(_ncf(options), ease=product_ease(max_items=options.get("ease_max_items", 10_000)),
-                  content=options.get("content_index"), **kwargs)
+                  content=options.get("content_index"), stars_mf=product_stars_mf(int(options.get("seed", 42))),
+                  **kwargs)
 
 
 #: EASE's lambda and iALS's (reg, unobserved weight) are chosen from these on validation people.

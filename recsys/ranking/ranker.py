@@ -4,7 +4,7 @@ A network trained on MovieLens ranks well for some people and badly for others, 
 every other single model (docs/evaluation.md), so the product mixes three parts:
 
 * collaborative: the NCF's ranking head and EASE (Steck 2019), each z-scored per person and
-  added (EASE with weight :data:`EASE_WEIGHT`); stars always come from the NCF's rating head;
+  added (EASE with weight :data:`EASE_WEIGHT`);
 * content: the person's taste profile against every movie's text (when the content index has
   been built; otherwise that part scores 0 and the other two decide);
 * popularity: log of the number of training ratings.
@@ -25,6 +25,12 @@ top of the list, where it helps the warm protocol (docs/evaluation.md).
 weighted sum, one top-k, and the stars and the deciding part of every pick from the same
 fold-in. :meth:`Ranker.score` is the same sum for the evaluation harness.
 
+Stars do not rank. They are the average (:data:`STARS_NCF_SHARE`) of the NCF's rating head and a
+biased matrix factorization's (:func:`product_stars_mf`, trained with the NCF; every person folded
+in from their ratings, as a visitor is): the two err differently, and their average predicted the
+held-out stars of validation people better than either (docs/evaluation.md). Without the MF (an
+older model) the stars are the NCF's alone.
+
 EASE's weight matrix is dense, so the product keeps it for the most-rated movies only
 (:data:`EASE_MAX_ITEMS`, with at least :data:`EASE_MIN_RATINGS` ratings); the NCF, the content
 part and popularity rank every movie.
@@ -37,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recsys.baselines import EASEScorer
+from recsys.baselines import BiasedMFScorer, EASEScorer
 from recsys.content.index import ContentIndex
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.scorer import NCFScorer
@@ -52,6 +58,10 @@ EASE_MAX_ITEMS = 10_000
 EASE_MIN_RATINGS = 2
 EASE_WEIGHT = 1.0  # EASE's weight inside the collaborative part, against the NCF's 1.0
 LIKED_STARS = 4.0  # a rating that says "I liked it" (the movies reasons may name)
+#: The NCF's share of the stars, the biased MF's the rest; chosen on validation people of seeds
+#: 42 and 101 (0.5 and 0.6 tied within 0.0001 of RMSE; docs/evaluation.md).
+STARS_NCF_SHARE = 0.5
+STARS_MF_FACTORS = 16  # as good as 32 on validation people, and a quarter of the ALS arithmetic
 
 
 @dataclass(frozen=True)
@@ -119,10 +129,55 @@ def product_ease(max_items: int | None = EASE_MAX_ITEMS, min_ratings: int = EASE
     return EASEScorer(l2=EASE_L2, max_items=max_items, min_ratings=min_ratings)
 
 
+def product_stars_mf(seed: int = 42) -> BiasedMFScorer:
+    """The product's second source of stars: biased MF with 16 factors (see :data:`STARS_NCF_SHARE`)."""
+    return BiasedMFScorer(factors=STARS_MF_FACTORS, seed=seed)
+
+
 def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
     """Training ratings per movie, aligned with ``items``."""
     counts = train.groupby("movie_id").size()
     return counts.reindex(items.ids).fillna(0).to_numpy(np.int64)
+
+
+#: The saved arrays of the stars' biased MF (``stars_mf_<name>`` among an artifact's extras), in
+#: :meth:`recsys.baselines.BiasedMFScorer.from_item_side`'s argument order.
+STARS_MF_ARRAYS = ("movie_ids", "item_factors", "item_bias", "params")
+
+
+def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays an artifact keeps beside the NCF (``save_artifact(extras=...)``): EASE, the
+    stars' MF and the rating counts; :func:`loaded_parts` reads them back."""
+    return {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
+            **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
+
+
+@dataclass(frozen=True)
+class LoadedParts:
+    """What :meth:`Ranker.from_parts` needs besides the content index, read from one artifact."""
+
+    ncf: NCFScorer
+    ease: EASEScorer | None
+    stars_mf: BiasedMFScorer | None
+    rating_counts: np.ndarray
+
+
+def loaded_parts(artifact) -> LoadedParts:
+    """The ranker's parts from a loaded :class:`recsys.ncf.artifacts.Artifact`. An older artifact
+    may lack EASE (then None), the stars' MF (None: the NCF's stars alone) or the rating counts
+    (zeros: popularity ties everywhere)."""
+    extras = artifact.extras
+    ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
+    ease = None
+    if "ease_weights" in extras and "ease_movie_ids" in extras:
+        ease = EASEScorer.from_weights(np.asarray(extras["ease_movie_ids"]), extras["ease_weights"])
+    stars_mf = None
+    if all(f"stars_mf_{name}" in extras for name in STARS_MF_ARRAYS):
+        stars_mf = BiasedMFScorer.from_item_side(*(extras[f"stars_mf_{name}"] for name in STARS_MF_ARRAYS))
+    counts = extras.get("rating_counts")
+    if counts is None or len(counts) != len(artifact.items):
+        counts = np.zeros(len(artifact.items))
+    return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts))
 
 
 @dataclass(frozen=True)
@@ -131,7 +186,8 @@ class Pick:
 
     Attributes:
         score: the ranking score (comparable only within one list).
-        stars: the NCF's predicted stars, None for a movie the NCF does not know.
+        stars: the predicted stars (the NCF's averaged with the biased MF's), None for a movie
+            the NCF does not know.
         driver: the part (:data:`PARTS`) with the largest weighted contribution.
         similar_to: for a content pick, the liked movie most like it by text.
         because_of: for a content or collaborative pick, the liked movie nearest to it in the
@@ -158,40 +214,51 @@ class Ranker:
         content: the catalog's :class:`ContentIndex`, or None when it has not been built.
         weights: the weight schedule.
         content_gate: how the collaborative part gates the content part (None: not at all).
+        stars_mf: the biased MF whose stars are averaged with the NCF's (fitted, or fitted by
+            :meth:`fit`), or None for the NCF's stars alone.
+        stars_ncf_share: the NCF's share of that average.
     """
 
     predicts_ratings = True
 
     def __init__(self, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
-                 weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE):
+                 weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
+                 stars_mf: BiasedMFScorer | None = None, stars_ncf_share: float = STARS_NCF_SHARE):
+        if not 0.0 <= stars_ncf_share <= 1.0:
+            raise ValueError(f"stars_ncf_share must be in [0, 1], not {stars_ncf_share!r}")
         self.ncf, self.ease, self.content, self.weights = ncf, ease, content, weights
         self.content_gate = content_gate
+        self.stars_mf, self.stars_ncf_share = stars_mf, float(stars_ncf_share)
         self.items: Vocabulary | None = None
 
     def __repr__(self) -> str:
         parts = ["ncf"] + (["ease"] if self.ease is not None else []) + (["content"] if self.content else [])
-        return f"Ranker({' + '.join(parts)} + popularity, {len(self.items or ())} movies)"
+        stars = "ncf + mf" if self.stars_mf is not None else "ncf"
+        return f"Ranker({' + '.join(parts)} + popularity, stars {stars}, {len(self.items or ())} movies)"
 
     # -- building ----------------------------------------------------------------------------
     def fit(self, train: pd.DataFrame) -> Ranker:
-        """Train the NCF and EASE on ``train`` and count popularity, as ``train_ncf`` does."""
+        """Train the NCF, EASE and the stars' MF on ``train`` and count popularity, as ``train_ncf`` does."""
         self.ncf.fit(train)
         if self.ease is not None:
             self.ease.fit(train)
+        if self.stars_mf is not None:
+            self.stars_mf.fit(train)
         items = Vocabulary(train["movie_id"].to_numpy())
         return self._attach(items, rating_counts(train, items))
 
     @classmethod
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
-                   content_gate: ContentGate | None = PRODUCT_CONTENT_GATE) -> Ranker:
+                   content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
+                   stars_mf: BiasedMFScorer | None = None) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
-        index (or None) and the training rating count of each NCF movie."""
+        index (or None), the training rating count of each NCF movie and the saved stars' MF (or None)."""
         counts = np.asarray(rating_counts, dtype=np.float64)
         if counts.shape != (len(ncf.items),):
             raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
-        return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate)._attach(
-            ncf.items, counts)
+        return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
+                   stars_mf=stars_mf)._attach(ncf.items, counts)
 
     def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
         self.items = items
@@ -202,6 +269,7 @@ class Ranker:
         self._collaborative_columns = collaborative.indices(items.ids)
         self._ncf_rows = self.ncf.items.indices(items.ids)
         self._content_rows = self.content.items.indices(items.ids) if self.content is not None else None
+        self._mf_rows = self.stars_mf.items.indices(items.ids) if self.stars_mf is not None else None
         # The same for everybody: once here, not per request.
         self._popularity = zscore(np.log1p(np.asarray(counts, np.float64)).astype(np.float32)).astype(np.float32)
         return self
@@ -253,8 +321,20 @@ class Ranker:
 
     def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
                         movie_ids: Sequence[int]) -> np.ndarray:
-        """The NCF's stars for ``movie_ids`` (NaN for a movie it does not know)."""
-        return self.ncf.predict_ratings(user_id=user_id, history=history, movie_ids=movie_ids)
+        """The stars for ``movie_ids`` (NaN for a movie the NCF does not know): the NCF's, averaged
+        with the MF's (which folds the person in from ``history`` whoever they are)."""
+        history = {int(movie): float(stars) for movie, stars in history.items()}
+        stars = self.ncf.predict_ratings(user_id=user_id, history=history, movie_ids=movie_ids)
+        if self.stars_mf is None:
+            return stars
+        mf = self.stars_mf.predict_ratings(user_id=None, history=history, movie_ids=movie_ids)
+        return self._average_stars(stars, mf)
+
+    def _average_stars(self, ncf: np.ndarray, mf: np.ndarray) -> np.ndarray:
+        """The NCF's stars averaged with the MF's; the NCF's alone where the MF does not know the movie."""
+        ncf, mf = np.asarray(ncf, np.float32), np.asarray(mf, np.float32)
+        share = np.float32(self.stars_ncf_share)
+        return np.where(np.isnan(mf), ncf, share * ncf + (np.float32(1) - share) * mf).astype(np.float32)
 
     # -- the request ---------------------------------------------------------------------------
     def recommend(self, *, history: Mapping[int, float], user_id: int | None = None, exclude: Collection[int] = (),
@@ -290,20 +370,27 @@ class Ranker:
         picked = picked[:n]
         picked_rows = rows[picked]
         drivers = np.argmax(weights * parts[:, picked_rows], axis=0)
-        stars = self._stars(vector, picked_rows)
+        stars = self._stars(vector, history, picked_rows)
         similar_to, because_of = self._anchors(history, picked_rows, drivers)
         return [Pick(movie_id=int(self.items.ids[row]), score=float(scores[p]), stars=star, driver=PARTS[driver],
                      similar_to=similar, because_of=because)
                 for row, p, star, driver, similar, because
                 in zip(picked_rows, picked, stars, drivers, similar_to, because_of)]
 
-    def _stars(self, vector: UserVector, rows: np.ndarray) -> list[float | None]:
+    def _stars(self, vector: UserVector, history: Mapping[int, float], rows: np.ndarray) -> list[float | None]:
         net = self.ncf.net
         ncf_rows = self._ncf_rows[rows]
         known = ncf_rows >= 0
         stars: list[float | None] = [None] * len(rows)
         if known.any():
             values = net.stars_from_logit(net.logits(vector, ncf_rows[known])[:, 1])
+            if self.stars_mf is not None:
+                mf_rows = self._mf_rows[rows[known]]
+                mf = np.full(mf_rows.size, np.nan, np.float32)
+                if (mf_rows >= 0).any():
+                    mf_vector, mf_bias = self.stars_mf.fold_in(history)
+                    mf[mf_rows >= 0] = self.stars_mf.stars_at(mf_vector, mf_bias, mf_rows[mf_rows >= 0])
+                values = self._average_stars(values, mf)
             for position, value in zip(np.flatnonzero(known), values):
                 stars[position] = float(value)
         return stars

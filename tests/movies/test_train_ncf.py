@@ -39,6 +39,10 @@ def test_train_ncf_writes_a_model_the_site_loads(tmp_path, capsys):
     frame = pd.read_csv(data / "ratings.csv")
     expected = frame.groupby("movieId").size().reindex(loaded.items.ids).to_numpy()
     assert loaded.extras["rating_counts"].tolist() == expected.tolist()
+    # And the biased MF whose stars are averaged with the NCF's: 16 factors for each of the 40 movies.
+    assert "biased MF for the stars (16 factors) in " in out
+    assert loaded.extras["stars_mf_item_factors"].shape == (40, 16)
+    assert loaded.extras["stars_mf_movie_ids"].tolist() == loaded.items.ids.tolist()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -121,6 +121,49 @@ def test_fold_in_solves_the_ridge_problem_exactly(small):
     np.testing.assert_allclose(np.append(vector, bias), expected, atol=1e-6)
 
 
+def test_an_als_half_step_solves_each_groups_ridge_problem():
+    rng = np.random.default_rng(4)
+    groups, others = rng.integers(0, 6, 80), rng.integers(0, 9, 80)
+    features, targets = rng.normal(size=(9, 4)), rng.normal(size=80)
+    reg, const_reg = np.array([0.2, 0.2, 0.2, 0.0]), np.array([0.0, 0.0, 0.0, 3.0])
+    solved = baselines._ridge_step(groups, others, 7, features, targets, reg, const_reg)
+    for group in range(6):
+        mine = groups == group
+        f = features[others[mine]]
+        a = f.T @ f + np.diag(mine.sum() * reg + const_reg + 1e-8)
+        np.testing.assert_allclose(solved[group], np.linalg.solve(a, f.T @ targets[mine]), rtol=1e-10, atol=1e-12)
+    assert solved.shape == (7, 4) and not solved[6].any()  # group 6 has no ratings
+
+
+def test_a_biased_mf_rebuilt_from_its_item_side_folds_people_in_identically(small):
+    fitted = baselines.BiasedMFScorer(factors=3, reg=0.3, bias_reg=2.0, iterations=3, seed=0).fit(small)
+    side = fitted.item_side()
+    assert sorted(side) == ["item_bias", "item_factors", "movie_ids", "params"]
+    loaded = baselines.BiasedMFScorer.from_item_side(side["movie_ids"], side["item_factors"], side["item_bias"],
+                                                     side["params"])
+    history, movies = {10: 5.0, 30: 2.0, 999: 4.0}, [10, 20, 30, 999]
+    expected = fitted.predict_ratings(user_id=None, history=history, movie_ids=movies)
+    # float32 item side: the stars agree to float32 precision; an unknown movie stays NaN
+    np.testing.assert_allclose(loaded.predict_ratings(user_id=None, history=history, movie_ids=movies), expected,
+                               rtol=1e-5)
+    assert np.isnan(expected[3])
+    # It knows no training user: everybody is folded in.
+    user = int(small["user_id"].iloc[0])
+    np.testing.assert_array_equal(loaded.predict_ratings(user_id=user, history=history, movie_ids=movies),
+                                  loaded.predict_ratings(user_id=None, history=history, movie_ids=movies))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: {**s, "item_bias": s["item_bias"][:-1]}, "biases"),
+    (lambda s: {**s, "movie_ids": s["movie_ids"][::-1]}, "increasing"),
+    (lambda s: {**s, "params": np.array([3.5, np.nan, 1.0])}, "params"),
+])
+def test_a_broken_item_side_is_refused(small, change, message):
+    side = change(baselines.BiasedMFScorer(factors=2, iterations=1).fit(small).item_side())
+    with pytest.raises(ValueError, match=message):
+        baselines.BiasedMFScorer.from_item_side(side["movie_ids"], side["item_factors"], side["item_bias"],
+                                                side["params"])
+
 
 def test_capped_ease_keeps_the_most_rated_movies_only():
     # Movie 1: 4 ratings, 2: 3, 3: 2, 4: 2, 5: 1.

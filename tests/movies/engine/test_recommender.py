@@ -145,7 +145,7 @@ def test_startup_trains_in_the_background_then_serves_the_model(engine_settings)
     assert recommender.model_info().status == "training"  # TensorFlow alone takes seconds to import
     assert recommender.wait_until_ready(300)
     info = recommender.model_info()
-    assert info.status == "ready" and info.kind == "ncf-implicit+ease"
+    assert info.status == "ready" and info.kind == "ncf-implicit+ease+mf"
     loaded = artifacts.load_current(engine_settings.MODEL_DIR)
     assert loaded.path != broken and loaded.metadata["source"] == "startup"
     assert len(recommender.recommend(ratings={1: 5.0}, n=10)) == 10
@@ -171,6 +171,26 @@ def test_the_site_ranks_with_the_product_ranker(engine_settings):
     # Three ratings is a new person: popularity weighs most, so the blockbuster leads.
     assert PRODUCT_WEIGHTS.for_count(3)[2] >= 0.5
     assert picks[0].movie_id == 40
+
+
+def test_the_site_shows_the_ncf_and_the_saved_mf_stars_averaged(engine_settings):
+    from recsys.baselines import BiasedMFScorer, EASEScorer
+    from recsys.ranking.ranker import STARS_NCF_SHARE, saved_extras
+    from tests.recsys.conftest import structured_ratings
+
+    mf = BiasedMFScorer(factors=3, iterations=4, seed=1).fit(structured_ratings(0))  # the site's data
+    extras = product_extras()
+    ease = EASEScorer.from_weights(extras["ease_movie_ids"], extras["ease_weights"])
+    save_model(engine_settings, extras=saved_extras(ease=ease, stars_mf=mf, counts=extras["rating_counts"]))
+    assert recommender.wait_until_ready(30)
+    assert recommender.model_info().kind == "ncf-implicit+ease+mf"
+    ratings = {1: 5.0, 2: 4.0, 3: 1.0}
+    ncf = recommender._engine.scorer.predict_ratings(user_id=None, history=ratings, movie_ids=range(4, 41))
+    folded = mf.predict_ratings(user_id=None, history=ratings, movie_ids=range(4, 41))
+    expected = [recommender.round_stars(STARS_NCF_SHARE * a + (1 - STARS_NCF_SHARE) * b) for a, b in zip(ncf, folded)]
+    assert recommender.predict(ratings=ratings, movie_ids=list(range(4, 41))) == expected
+    picks = recommender.recommend(ratings=ratings, n=10, diversify=False)
+    assert [p.predicted_rating for p in picks] == [expected[p.movie_id - 4] for p in picks]
 
 
 def test_a_popularity_driven_pick_says_so(engine_settings):

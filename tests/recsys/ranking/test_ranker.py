@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.baselines import EASEScorer
+from recsys.baselines import BiasedMFScorer, EASEScorer
 from recsys.content.index import ContentIndex
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.scorer import NCFScorer
@@ -20,10 +20,15 @@ from recsys.ranking.ranker import (
     POPULARITY,
     PRODUCT_CONTENT_GATE,
     PRODUCT_WEIGHTS,
+    STARS_MF_FACTORS,
+    STARS_NCF_SHARE,
     ContentGate,
     Ranker,
     WeightSchedule,
+    loaded_parts,
+    product_stars_mf,
     rating_counts,
+    saved_extras,
 )
 from tests.recsys.conftest import N_MOVIES, tiny_config
 
@@ -229,6 +234,61 @@ def test_each_pick_names_the_part_that_drove_it_and_the_liked_movie_behind_it(ra
                 assert pick.similar_to is None
     # Nothing liked: no movie to name.
     assert all(p.because_of is None for p in ranker.recommend(history={23: 1.0}, n=5))
+
+
+@pytest.mark.parametrize("user_id", [None, 4])
+def test_stars_are_the_ncf_and_the_folded_in_mf_averaged(ranker, structured_frame, user_id):
+    # The MF does not know movie 40, so its stars there are the NCF's alone.
+    mf = BiasedMFScorer(factors=3, iterations=4, seed=1).fit(structured_frame[structured_frame.movie_id != 40])
+    ranker = Ranker.from_parts(ranker.ncf, ease=ranker.ease, content=ranker.content,
+                               rating_counts=rating_counts(structured_frame, ranker.ncf.items), stars_mf=mf)
+    assert STARS_NCF_SHARE == 0.5 and repr(ranker).endswith("stars ncf + mf, 40 movies)")
+    history = {1: 5.0, 5: 4.5, 22: 1.0}
+    movies = list(range(1, N_MOVIES + 1))
+    ncf = ranker.ncf.predict_ratings(user_id=user_id, history=history, movie_ids=movies)
+    # The MF folds everybody in from their ratings, as the site does for a visitor.
+    folded = mf.predict_ratings(user_id=None, history=history, movie_ids=movies)
+    expected = np.where(np.isnan(folded), ncf, 0.5 * ncf + 0.5 * folded)
+    stars = ranker.predict_ratings(user_id=user_id, history=history, movie_ids=movies)
+    np.testing.assert_allclose(stars, expected, rtol=1e-6)
+    assert stars[39] == ncf[39] and not np.allclose(stars[:39], ncf[:39])
+    picks = ranker.recommend(history=history, user_id=user_id, n=N_MOVIES)
+    np.testing.assert_allclose([p.stars for p in picks], expected[[p.movie_id - 1 for p in picks]], rtol=1e-6)
+    # Stars do not rank: the same picks in the same order as without the MF.
+    without = Ranker.from_parts(ranker.ncf, ease=ranker.ease, content=ranker.content,
+                                rating_counts=rating_counts(structured_frame, ranker.ncf.items))
+    assert [p.movie_id for p in picks] == [p.movie_id for p in without.recommend(history=history, user_id=user_id,
+                                                                                  n=N_MOVIES)]
+
+
+def test_the_stars_share_must_be_a_share(ranker):
+    with pytest.raises(ValueError, match="stars_ncf_share"):
+        Ranker(ranker.ncf, ease=None, content=None, stars_ncf_share=1.5)
+
+
+def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(structured_frame, tmp_path):
+    from recsys.ncf import artifacts
+
+    fitted = Ranker(NCFScorer(tiny_config(epochs=2)), ease=EASEScorer(l2=10.0), content=None,
+                    stars_mf=product_stars_mf(seed=2)).fit(structured_frame)
+    assert fitted.stars_mf.factors == STARS_MF_FACTORS
+    path = artifacts.save_artifact(tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
+                                   weights=fitted.ncf.train_result.weights, metadata={},
+                                   extras=saved_extras(ease=fitted.ease, stars_mf=fitted.stars_mf,
+                                                       counts=rating_counts(structured_frame, fitted.ncf.items)))
+    parts = loaded_parts(artifacts.load_artifact(path))
+    loaded = Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
+                               stars_mf=parts.stars_mf)
+    history, movies = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}, list(range(1, N_MOVIES + 1))
+    np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
+                                  fitted.score(user_id=None, history=history))
+    np.testing.assert_allclose(loaded.predict_ratings(user_id=None, history=history, movie_ids=movies),
+                               fitted.predict_ratings(user_id=None, history=history, movie_ids=movies), rtol=1e-5)
+    # An older artifact, without the MF: the NCF's stars alone.
+    older = loaded_parts(artifacts.load_artifact(artifacts.save_artifact(
+        tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
+        weights=fitted.ncf.train_result.weights, metadata={})))
+    assert (older.ease, older.stars_mf) == (None, None) and not older.rating_counts.any()
 
 
 GOLDEN = Path(__file__).with_name("golden_picks.json")
