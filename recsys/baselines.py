@@ -178,14 +178,34 @@ class ItemKNNScorer(_MatrixScorer):
         return np.asarray(self.similarity[np.unique(rows)].sum(axis=0), dtype=np.float32).ravel()
 
 
-def _ridge_step(groups: np.ndarray, others: np.ndarray, n_groups: int, other_features: np.ndarray,
-                targets: np.ndarray, reg: np.ndarray, const_reg: np.ndarray) -> np.ndarray:
+class _Links:
+    """Which rows of the other side each group's ratings link to (ALS's users -> movies, or movies
+    -> users), as a CSR matrix built once: every sweep reuses its structure, only targets change.
+
+    Rating j links group ``groups[j]`` to the other side's row ``others[j]``.
+    """
+
+    def __init__(self, groups: np.ndarray, others: np.ndarray, n_groups: int, n_other: int):
+        self.order = np.lexsort((others, groups))  # the ratings in CSR order: by group, then other row
+        counts = np.bincount(groups, minlength=n_groups)
+        self.counts = counts.astype(np.float64)
+        indptr = np.zeros(n_groups + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        self.indices, self.indptr, self.shape = others[self.order], indptr, (n_groups, n_other)
+        self.indicator = self.weighted(np.ones(groups.size))
+
+    def weighted(self, values: np.ndarray) -> sparse.csr_matrix:
+        """The links with rating j's entry ``values[j]`` (repeated links add up in a product)."""
+        return sparse.csr_matrix((values[self.order], self.indices, self.indptr), shape=self.shape)
+
+
+def _ridge_step(links: _Links, other_features: np.ndarray, targets: np.ndarray, reg: np.ndarray,
+                const_reg: np.ndarray) -> np.ndarray:
     """One ALS half-step: a ridge regression per group (user or movie), all solved at once.
 
-    Rating j links group ``groups[j]`` to the other side's row ``others[j]`` with target
-    ``targets[j]``. For each group g with its rows F_g of ``other_features`` and targets t_g:
-    ``w_g = (F_g^T F_g + diag(n_g reg + const_reg) + eps I)^-1 F_g^T t_g`` (``reg`` is the
-    weighted lambda, multiplied by the group's rating count n_g).
+    For each group g with the rows F_g of ``other_features`` its ratings link to (``links``) and
+    their targets t_g: ``w_g = (F_g^T F_g + diag(n_g reg + const_reg) + eps I)^-1 F_g^T t_g``
+    (``reg`` is the weighted lambda, multiplied by the group's rating count n_g).
 
     The Gram matrices are ``indicator @ outer`` where ``outer`` holds each *other-side* row's
     outer product once, so no (ratings x d x d) array is ever built. Only the upper triangle of
@@ -195,20 +215,19 @@ def _ridge_step(groups: np.ndarray, others: np.ndarray, n_groups: int, other_fea
     Returns:
         (n_groups, d) solutions; zeros for groups without ratings.
     """
-    n_other, d = other_features.shape
+    n_groups = links.shape[0]
+    d = other_features.shape[1]
     upper_rows, upper_cols = np.triu_indices(d)
     outer = np.take(other_features, upper_rows, axis=1) * np.take(other_features, upper_cols, axis=1)
-    indicator = sparse.csr_matrix((np.ones(groups.size), (groups, others)), shape=(n_groups, n_other))
-    upper = np.asarray(indicator @ outer)
+    upper = np.asarray(links.indicator @ outer)
+    del outer
     # Entry (i, j) of a Gram matrix is the upper-triangle sum of (min(i, j), max(i, j)).
     position = np.empty((d, d), dtype=np.intp)
     position[upper_rows, upper_cols] = position[upper_cols, upper_rows] = np.arange(upper_rows.size)
     gram = upper[:, position.ravel()].reshape(n_groups, d, d)
     del upper
-    weighted = sparse.csr_matrix((targets, (groups, others)), shape=(n_groups, n_other))
-    rhs = np.asarray(weighted @ other_features)
-    counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
-    diagonal = counts[:, None] * reg[None, :] + const_reg[None, :] + 1e-8
+    rhs = np.asarray(links.weighted(np.asarray(targets, dtype=np.float64)) @ other_features)
+    diagonal = links.counts[:, None] * reg[None, :] + const_reg[None, :] + 1e-8
     gram[:, np.arange(d), np.arange(d)] += diagonal
     return np.linalg.solve(gram, rhs[..., None])[..., 0]
 
@@ -248,13 +267,12 @@ class BiasedMFScorer(_MatrixScorer):
         bu, bi = np.zeros(n_users), np.zeros(n_items)
         reg, const_reg = self._reg()
         ones_users, ones_items = np.ones((n_users, 1)), np.ones((n_items, 1))
+        by_user, by_item = _Links(rows, cols, n_users, n_items), _Links(cols, rows, n_items, n_users)
         for _ in range(self.iterations):
             # User step: features [q_i, 1], target r - mu - b_i -> [p_u, b_u].
-            solved = _ridge_step(rows, cols, n_users, np.hstack([q, ones_items]), stars - self.mean - bi[cols],
-                                 reg, const_reg)
+            solved = _ridge_step(by_user, np.hstack([q, ones_items]), stars - self.mean - bi[cols], reg, const_reg)
             p, bu = solved[:, :d], solved[:, d]
-            solved = _ridge_step(cols, rows, n_items, np.hstack([p, ones_users]), stars - self.mean - bu[rows],
-                                 reg, const_reg)
+            solved = _ridge_step(by_item, np.hstack([p, ones_users]), stars - self.mean - bu[rows], reg, const_reg)
             q, bi = solved[:, :d], solved[:, d]
         self.user_factors, self.user_bias = p, bu
         self.item_factors, self.item_bias = q, bi
@@ -294,8 +312,8 @@ class BiasedMFScorer(_MatrixScorer):
         if rows.size == 0:
             return np.zeros(self.factors), 0.0
         features = np.hstack([self.item_factors[rows], np.ones((rows.size, 1))])
-        solved = _ridge_step(np.zeros(rows.size, dtype=np.int64), np.arange(rows.size), 1, features,
-                             stars - self.mean - self.item_bias[rows], *self._reg())[0]
+        links = _Links(np.zeros(rows.size, dtype=np.int64), np.arange(rows.size), 1, rows.size)
+        solved = _ridge_step(links, features, stars - self.mean - self.item_bias[rows], *self._reg())[0]
         return solved[: self.factors], float(solved[self.factors])
 
     def _user(self, user_id: int | None, history: Mapping[int, float]) -> tuple[np.ndarray, float]:

@@ -72,12 +72,15 @@ def _ncf(options: Mapping, **overrides):
 def _product(options: Mapping):
     """The site's ranker (:class:`recsys.ranking.ranker.Ranker`): NCF + EASE + popularity (+ content when
     ``options["content_index"]`` holds the built index), stars from the NCF and the biased MF;
-    ``product_weights`` and ``product_content_gate`` (None: no gate), when given, replace the served ones."""
+    ``product_weights``, ``product_content_gate`` (None: no gate) and ``product_stars_share`` (the NCF's
+    share of the stars), when given, replace the served ones."""
     from recsys.ranking.ranker import Ranker, product_ease, product_stars_mf
 
     kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
     if "product_content_gate" in options:
         kwargs["content_gate"] = options["product_content_gate"]
+    if options.get("product_stars_share") is not None:
+        kwargs["stars_ncf_share"] = options["product_stars_share"]
     return Ranker(_ncf(options), ease=product_ease(max_items=options.get("ease_max_items", 10_000)),
                   content=options.get("content_index"), stars_mf=product_stars_mf(int(options.get("seed", 42))),
                   **kwargs)

@@ -8,6 +8,9 @@ its grid reuses them too.
 Three kinds of validation case: cold (:func:`cold_cases`), warm (:func:`warm_cases`) and
 leave-one-out (:func:`loo_cases`: a person's next rating, whatever its stars, among movies they never
 rated), so that a choice can be held to every protocol the evaluation reports.
+
+The stars' NCF share (:data:`recsys.ranking.ranker.STARS_NCF_SHARE`) is chosen by the RMSE of the
+averaged stars on the warm validation people's held-out ratings (:func:`tune_stars_share`).
 """
 from __future__ import annotations
 
@@ -20,13 +23,23 @@ import pandas as pd
 from recsys.content.index import ContentIndex
 from recsys.evaluation.metrics import ndcg_at_k
 from recsys.primitives import top_k
-from recsys.ranking.ranker import PRODUCT_WEIGHTS, ContentGate, Ranker, WeightSchedule, product_ease
+from recsys.ranking.ranker import (
+    PRODUCT_WEIGHTS,
+    STARS_NCF_SHARE,
+    ContentGate,
+    Ranker,
+    WeightSchedule,
+    product_ease,
+    product_stars_mf,
+)
 
 #: (new_until, regular_from) pairs tried by tune_product.
 SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
 #: Content gates tried by tune_product (None: no gate).
 GATE_GRID = (None,) + tuple(ContentGate(centre=c, width=w) for c in (0.5, 1.0, 1.5, 2.0) for w in (0.25, 0.5, 1.0))
 RELEVANT_STARS = 4.0
+#: The stars' NCF shares tried by tune_product (0: the biased MF alone, 1: the NCF alone).
+STARS_SHARE_GRID = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 
 
 @dataclass
@@ -202,6 +215,36 @@ def tune_gate(warm: Sequence[_Prepared], loo: Sequence[_Prepared], cold: Sequenc
     return gates[best], results
 
 
+def tune_stars_share(ranker: Ranker, fit: pd.DataFrame, held_out: pd.DataFrame, *,
+                     shares: Sequence[float] = STARS_SHARE_GRID) -> tuple[float, list[dict]]:
+    """The NCF share of the stars with the lowest RMSE on ``held_out`` (validation ratings of people
+    whose earlier ratings, in ``fit``, the ranker was fitted on), over the movies the NCF knows.
+    Ties go to the share nearest 0.5. Returns the share and ``[{"share", "rmse"}]`` for each of ``shares``."""
+    if ranker.stars_mf is None:
+        raise ValueError("tune_stars_share needs a ranker with a stars MF")
+    histories = {int(user): dict(zip(group["movie_id"].tolist(), group["rating"].tolist()))
+                 for user, group in fit.groupby("user_id", sort=True)}
+    ncf_parts, mf_parts, actual_parts = [], [], []
+    for user, group in held_out.groupby("user_id", sort=True):
+        history, movies = histories.get(int(user), {}), group["movie_id"].to_numpy()
+        ncf_parts.append(ranker.ncf.predict_ratings(user_id=int(user), history=history, movie_ids=movies))
+        mf_parts.append(ranker.stars_mf.predict_ratings(user_id=None, history=history, movie_ids=movies))
+        actual_parts.append(group["rating"].to_numpy(np.float64))
+    if not actual_parts:
+        return STARS_NCF_SHARE, []
+    ncf, mf, actual = (np.concatenate(parts).astype(np.float64) for parts in (ncf_parts, mf_parts, actual_parts))
+    known = ~np.isnan(ncf)
+    if not known.any():
+        return STARS_NCF_SHARE, []
+    ncf, mf, actual = ncf[known], mf[known], actual[known]
+    results = []
+    for share in shares:
+        stars = np.where(np.isnan(mf), ncf, share * ncf + (1 - share) * mf)
+        results.append({"share": float(share), "rmse": float(np.sqrt(np.mean((stars - actual) ** 2)))})
+    best = min(results, key=lambda r: (round(r["rmse"], 10), abs(r["share"] - 0.5)))
+    return best["share"], results
+
+
 def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory: Callable[[], object], *,
                  seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
                  grid: Sequence[Sequence[float]] | None = None, ease_max_items: int | None = None,
@@ -218,7 +261,8 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     * leave-one-out validation: the same warm validation people, each one's first held-out
       rating against 100 movies they never rated (:func:`loo_cases`, ``validation_seed``).
 
-    Steps, without a content gate: the ``new`` triple on cold validation; the ``regular`` triple
+    Steps, without a content gate: the ``new`` triple on cold validation; the stars' NCF share on
+    the warm validation people's held-out ratings (:func:`tune_stars_share`); the ``regular`` triple
     on warm validation people with at least ``min_regular_ratings`` ratings; then the breakpoints
     (``new_until``, ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold
     validation NDCG@10 over everybody. Last, the content gate from ``gates`` (:func:`tune_gate`,
@@ -227,7 +271,8 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
 
     Returns:
         the tuned :class:`WeightSchedule` and ``{"new", "regular", "schedule", "gate",
-        "content_gate"}``: the grid results and the chosen gate (a :class:`ContentGate` or None).
+        "content_gate", "stars", "stars_ncf_share"}``: the grid results, the chosen gate (a
+        :class:`ContentGate` or None) and the chosen stars share.
     """
     from recsys.data.splits import cold_split, validation_split, warm_split
 
@@ -235,7 +280,8 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
 
     def ranker(train):
         ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
-        return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None).fit(train)
+        return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None,
+                      stars_mf=product_stars_mf(seed)).fit(train)
 
     outer = cold_split(ratings, seed=seed)
     inner_cold = cold_split(outer.train, seed=validation_seed)
@@ -251,6 +297,11 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     inner_warm = validation_split(warm_split(ratings).train, by="time")
     warm_ranker = ranker(inner_warm.train)
     warm = warm_cases(inner_warm.train, inner_warm.test)
+    stars_share, stars_results = tune_stars_share(warm_ranker, inner_warm.train, inner_warm.test)
+    if stars_results:
+        rmse = {r["share"]: r["rmse"] for r in stars_results}
+        say(f"stars: NCF share {stars_share:g}, validation RMSE {rmse[stars_share]:.4f} ("
+            + ", ".join(f"{share:g}: {value:.4f}" for share, value in rmse.items()) + ")")
     regular_people = [case for case in warm if len(case.history) >= min_regular_ratings]
     say(f"warm validation: {len(warm)} people, {len(regular_people)} with >= {min_regular_ratings} ratings")
     regular, regular_results = tune_weights(warm_ranker, regular_people, grid=grid, progress=say)
@@ -267,7 +318,7 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
                                  "warm": mean_ndcg(warm_prepared, warm_ranker.items, candidate.for_count),
                                  "cold": mean_ndcg(cold_prepared, cold_ranker.items, candidate.for_count)})
     results = {"new": new_results, "regular": regular_results, "schedule": schedule_results, "gate": [],
-               "content_gate": None}
+               "content_gate": None, "stars": stars_results, "stars_ncf_share": stars_share}
     if not warm_prepared and not cold_prepared:
         say("no validation person at all: keeping the default schedule")
         return base, results

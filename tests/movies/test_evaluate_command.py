@@ -83,6 +83,8 @@ def test_evaluate_tunes_and_reports_the_product(dataset, tmp_path, capsys):
     # No content index, so no content gate to choose: the product was evaluated without one.
     assert data["settings"]["product_content_gate"] is None
     assert "content gate None" in printed
+    assert "stars: NCF share " in printed
+    assert data["settings"]["product_stars_share"] in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
     assert set(tuned) == {"new", "regular", "new_until", "regular_from"}
     assert abs(sum(tuned["new"]) - 1) < 1e-9 and abs(sum(tuned["regular"]) - 1) < 1e-9
     assert {(r["model"], r["protocol"], r["k"], r["list"]) for r in data["rows"] if r["model"] == "product"} == {

@@ -126,7 +126,7 @@ def test_an_als_half_step_solves_each_groups_ridge_problem():
     groups, others = rng.integers(0, 6, 80), rng.integers(0, 9, 80)
     features, targets = rng.normal(size=(9, 4)), rng.normal(size=80)
     reg, const_reg = np.array([0.2, 0.2, 0.2, 0.0]), np.array([0.0, 0.0, 0.0, 3.0])
-    solved = baselines._ridge_step(groups, others, 7, features, targets, reg, const_reg)
+    solved = baselines._ridge_step(baselines._Links(groups, others, 7, 9), features, targets, reg, const_reg)
     for group in range(6):
         mine = groups == group
         f = features[others[mine]]

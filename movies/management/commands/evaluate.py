@@ -121,8 +121,8 @@ class Command(BaseCommand):
         for seed in seeds:
             seed_options = dict(run_options)
             if options["tune_product"]:
-                seed_options["product_weights"], seed_options["product_content_gate"] = self._tuned_weights(
-                    ratings, run_options, seed, ks, progress)
+                (seed_options["product_weights"], seed_options["product_content_gate"],
+                 seed_options["product_stars_share"]) = self._tuned_weights(ratings, run_options, seed, ks, progress)
             try:
                 report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks, seed=seed,
                                         options=seed_options, cache=cache, progress=progress)
@@ -159,8 +159,9 @@ class Command(BaseCommand):
         weights, results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
                                         seed=seed, ks=ks, progress=progress)
         progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
-                 f"regular {weights.regular} from {weights.regular_from}; content gate {results['content_gate']}")
-        return weights, results["content_gate"]
+                 f"regular {weights.regular} from {weights.regular_from}; content gate {results['content_gate']}; "
+                 f"stars NCF share {results['stars_ncf_share']:g}")
+        return weights, results["content_gate"], results["stars_ncf_share"]
 
     @staticmethod
     def _clean_settings(report, models):
@@ -170,6 +171,8 @@ class Command(BaseCommand):
             gate = report.settings["options"].pop("product_content_gate")
             report.settings["product_content_gate"] = None if gate is None else {"centre": gate.centre,
                                                                                  "width": gate.width}
+        if "product_stars_share" in report.settings["options"]:
+            report.settings["product_stars_share"] = report.settings["options"].pop("product_stars_share")
         tuned = report.settings["options"].pop("product_weights", None)
         if tuned is not None:
             report.settings["product_weights"] = {"new": tuned.new, "regular": tuned.regular,

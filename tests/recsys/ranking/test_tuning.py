@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys.baselines import BiasedMFScorer
 from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.scorer import NCFScorer
-from recsys.ranking.ranker import ContentGate, WeightSchedule
+from recsys.ranking.ranker import ContentGate, Ranker, WeightSchedule
 from recsys.ranking.tuning import (
     GATE_GRID,
+    STARS_SHARE_GRID,
     TuningCase,
     _Prepared,
     cold_cases,
@@ -20,6 +22,7 @@ from recsys.ranking.tuning import (
     prepare,
     tune_gate,
     tune_product,
+    tune_stars_share,
     tune_weights,
     warm_cases,
     weight_grid,
@@ -168,3 +171,28 @@ def test_tune_product_picks_weights_and_schedule_from_the_grids(structured_frame
     assert (weights.new_until, weights.regular_from) == (best["new_until"], best["regular_from"])
     # Without a content index there is no gate to tune.
     assert results["gate"] == [] and results["content_gate"] is None
+    # The stars' share: the lowest validation RMSE of the grid.
+    assert [r["share"] for r in results["stars"]] == list(STARS_SHARE_GRID)
+    assert results["stars_ncf_share"] == min(results["stars"], key=lambda r: r["rmse"])["share"]
+
+
+def test_the_stars_share_is_the_one_with_the_lowest_held_out_rmse(structured_frame):
+    from recsys.data.splits import validation_split
+
+    inner = validation_split(structured_frame, by="time")
+    ranker = Ranker(NCFScorer(tiny_config(epochs=2)), ease=None, content=None,
+                    stars_mf=BiasedMFScorer(factors=2, iterations=3)).fit(inner.train)
+    share, results = tune_stars_share(ranker, inner.train, inner.test, shares=(0.0, 0.5, 1.0))
+    histories = {u: dict(zip(g.movie_id, g.rating)) for u, g in inner.train.groupby("user_id")}
+    for result in results:
+        ranker.stars_ncf_share = result["share"]
+        predicted = np.concatenate([ranker.predict_ratings(user_id=u, history=histories.get(u, {}),
+                                                           movie_ids=g.movie_id.to_numpy())
+                                    for u, g in inner.test.groupby("user_id")])
+        actual = np.concatenate([g.rating.to_numpy() for _, g in inner.test.groupby("user_id")])
+        known = ~np.isnan(predicted)  # a movie first rated in the held-out part has no stars
+        assert 0 < known.sum() < known.size
+        assert result["rmse"] == pytest.approx(np.sqrt(np.mean((predicted[known] - actual[known]) ** 2)), rel=1e-5)
+    assert share == min(results, key=lambda r: r["rmse"])["share"]
+    with pytest.raises(ValueError, match="stars MF"):
+        tune_stars_share(Ranker(ranker.ncf, ease=None, content=None), inner.train, inner.test)
