@@ -11,7 +11,9 @@ Measures:
   parts scored and z-scored, rated movies dropped, top 30 shuffled, stars and reasons' movies
   for 10 picks) for a person with 20 ratings, p50/p99 over 200 people, with the trained model
   (ml-latest-small, 9.7k movies; + content when ``--content-dir`` holds a built index) and
-  with random weights at ml-25m catalog size (62,423 movies, EASE over 10,000).
+  with random weights at ml-25m catalog size (62,423 movies, EASE over 10,000); each twice, its
+  stars from the NCF alone (before) and averaged with the biased MF's (after, what the site
+  serves), the two alternated request by request so both see the same load.
 
 NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
 threads only add contention at these sizes.
@@ -101,14 +103,20 @@ def latency_row(name: str, times: list[float]) -> None:
     row(name, f"p50 {np.percentile(ms, 50):.2f} ms  p99 {np.percentile(ms, 99):.2f} ms")
 
 
-def bench_ranker(ranker, label: str, histories: list[dict[int, float]]) -> None:
-    """One request of the site: ``Ranker.recommend`` with the site's shuffle of the top 30."""
-    times = []
+def bench_ranker(rankers: dict, label: str, histories: list[dict[int, float]]) -> None:
+    """One request of the site: ``Ranker.recommend`` with the site's shuffle of the top 30, for each
+    of ``rankers`` (name -> Ranker) in turn on every history; a row per ranker and their p50 ratio."""
+    times = {name: [] for name in rankers}
     for seed, history in enumerate(histories):
-        started = time.perf_counter()
-        ranker.recommend(history=history, n=10, shuffle=True, pool_size=30, seed=seed)
-        times.append(time.perf_counter() - started)
-    latency_row(f"ranker.recommend, 20 ratings, {label}", times)
+        for name, ranker in rankers.items():
+            started = time.perf_counter()
+            ranker.recommend(history=history, n=10, shuffle=True, pool_size=30, seed=seed)
+            times[name].append(time.perf_counter() - started)
+    for name, measured in times.items():
+        latency_row(f"ranker.recommend, 20 ratings, {label}, {name}", measured)
+    first, *others = times.values()
+    for name in list(times)[1:]:
+        row(f"  p50 ratio, {name} / {list(times)[0]}", f"{np.median(times[name]) / np.median(first):.2f}x")
 
 
 def histories_from(frame, net_items, rng, count=300):
@@ -144,12 +152,12 @@ def main() -> None:
     artifact = artifacts.load_current(store)
     frame = datasets.load_ratings(args.data)
 
-    from recsys.baselines import EASEScorer
+    from recsys.baselines import BiasedMFScorer, EASEScorer
     from recsys.content.index import ContentIndex
     from recsys.content.texts import ContentConfig
     from recsys.data.vocabulary import Vocabulary
     from recsys.ncf.scorer import NCFScorer
-    from recsys.ranking.ranker import Ranker, product_ease, rating_counts
+    from recsys.ranking.ranker import STARS_MF_FACTORS, Ranker, product_ease, product_stars_mf, rating_counts
 
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     started = time.perf_counter()
@@ -159,20 +167,30 @@ def main() -> None:
         content = ContentIndex.load(args.content_dir, ContentConfig())
     except Exception:  # no index built: the ranker runs without its content part
         content = None
-    ranker = Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=rating_counts(frame, ncf.items))
+    started = time.perf_counter()
+    stars_mf = product_stars_mf().fit(frame)
+    row(f"biased MF (stars) fit, {STARS_MF_FACTORS} factors", f"{time.perf_counter() - started:.1f} s")
+    counts = rating_counts(frame, ncf.items)
+    rankers = {"stars NCF": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts),
+               "stars NCF + MF": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts,
+                                                   stars_mf=stars_mf)}
     histories = [dict(zip(ncf.items.raw(items).tolist(), stars.tolist())) for items, stars in
                  histories_from(frame, artifact.items, rng, count=200)]
-    bench_ranker(ranker, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
+    bench_ranker(rankers, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
 
     config = NCFConfig()
     big_ncf = NCFScorer.from_parts(config, Vocabulary(np.arange(1, 162_542)), Vocabulary(np.arange(1, 62_424)),
                                    random_weights(162_541, 62_423, config, rng))
     big_ease = EASEScorer.from_weights(np.arange(1, 10_001), rng.normal(size=(10_000, 10_000)).astype(np.float32))
-    big_ranker = Ranker.from_parts(big_ncf, ease=big_ease, content=None,
-                                   rating_counts=rng.integers(0, 50_000, size=62_423))
+    big_counts = rng.integers(0, 50_000, size=62_423)
+    big_mf = BiasedMFScorer.from_item_side(np.arange(1, 62_424), rng.normal(0, 0.1, (62_423, STARS_MF_FACTORS)),
+                                           rng.normal(0, 0.3, 62_423), np.array([3.5, 0.2, 10.0]))
+    big_rankers = {"stars NCF": Ranker.from_parts(big_ncf, ease=big_ease, content=None, rating_counts=big_counts),
+                   "stars NCF + MF": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
+                                                       rating_counts=big_counts, stars_mf=big_mf)}
     big_histories = [dict(zip((rng.choice(62_423, 20, replace=False) + 1).tolist(),
                               rng.choice(np.arange(1, 11) / 2, 20).tolist())) for _ in range(200)]
-    bench_ranker(big_ranker, "62,423 movies, EASE over 10,000, content off", big_histories)
+    bench_ranker(big_rankers, "62,423 movies, EASE over 10,000, content off", big_histories)
 
     print("\n| measure | median |\n|---|---|")
     for name, value in ROWS:
