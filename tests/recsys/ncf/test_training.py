@@ -76,17 +76,34 @@ def test_an_unknown_strategy_is_refused_with_the_choices(structured_frame):
         train(structured_frame, tiny_config(epochs=1), strategy="parameter-server")
 
 
-def test_mirrored_on_the_one_cpu_learns_exactly_what_default_learns(structured_frame):
+def test_mirrored_on_the_one_cpu_learns_exactly_what_model_fit_learns(structured_frame, monkeypatch):
     """One replica, the same global batches and the same update: the custom distributed step
-    gives the same weights as Model.fit (bit-identical here; 1e-6 allows for kernel order)."""
+    gives the same weights as Model.fit (bit-identical here; 1e-6 allows for kernel order).
+    (Model.fit: the default strategy without the fused step, whose dropout masks differ.)"""
+    from recsys.ncf import training
+
     config = tiny_config(epochs=2, patience=5, dropout=0.1, batch_size=50)  # 50: a short last batch
-    default, mirrored = train(structured_frame, config), train(structured_frame, config, strategy="mirrored")
+    mirrored = train(structured_frame, config, strategy="mirrored")
+    monkeypatch.setattr(training, "FUSED_STEP", False)
+    default = train(structured_frame, config)
     assert (mirrored.strategy, mirrored.replicas) == ("mirrored", 1)
     for name, array in default.weights.items():
         np.testing.assert_allclose(mirrored.weights[name], array, rtol=0, atol=1e-6, err_msg=name)
     for ours, theirs in zip(mirrored.history, default.history, strict=True):
         assert ours.loss == pytest.approx(theirs.loss, abs=1e-6)
         assert ours.val_loss == pytest.approx(theirs.val_loss, abs=1e-6)
+
+
+def test_default_fused_step_learns_what_mirrored_learns_without_dropout(structured_frame):
+    """The default strategy's fused XLA step makes the same updates as the distributed step
+    (and so as Model.fit) when dropout, the only random part, is off; a short last batch too."""
+    config = tiny_config(epochs=2, patience=5, dropout=0.0, batch_size=50)
+    default, mirrored = train(structured_frame, config), train(structured_frame, config, strategy="mirrored")
+    for name, array in default.weights.items():
+        np.testing.assert_allclose(mirrored.weights[name], array, rtol=0, atol=1e-5, err_msg=name)
+    for ours, theirs in zip(mirrored.history, default.history, strict=True):
+        assert ours.loss == pytest.approx(theirs.loss, abs=1e-5)
+        assert ours.val_loss == pytest.approx(theirs.val_loss, abs=1e-5)
 
 
 MULTIWORKER_SCRIPT = """
