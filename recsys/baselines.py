@@ -186,12 +186,15 @@ class _Links:
     """
 
     def __init__(self, groups: np.ndarray, others: np.ndarray, n_groups: int, n_other: int):
-        self.order = np.lexsort((others, groups))  # the ratings in CSR order: by group, then other row
+        # The ratings in CSR order (by group, then other row); 32-bit where it fits, since at
+        # ml-25m's 25M ratings every such array is 100 MB a side.
+        index_type = np.int32 if max(groups.size, n_other) < np.iinfo(np.int32).max else np.int64
+        self.order = np.lexsort((others, groups)).astype(index_type)
         counts = np.bincount(groups, minlength=n_groups)
         self.counts = counts.astype(np.float64)
-        indptr = np.zeros(n_groups + 1, dtype=np.int64)
+        indptr = np.zeros(n_groups + 1, dtype=index_type)
         np.cumsum(counts, out=indptr[1:])
-        self.indices, self.indptr, self.shape = others[self.order], indptr, (n_groups, n_other)
+        self.indices, self.indptr, self.shape = others[self.order].astype(index_type), indptr, (n_groups, n_other)
         self.indicator = self.weighted(np.ones(groups.size))
 
     def weighted(self, values: np.ndarray) -> sparse.csr_matrix:
