@@ -30,6 +30,39 @@ TABLES = USER_TABLES + ITEM_TABLES
 REGULARISED = ("user_gmf", "item_gmf", "user_mlp", "item_mlp")
 
 
+def neumf_loss(rows: dict, dense: list, targets, seed, *, config, rng_alg: str):
+    """``fit``'s loss of one batch, from the looked-up embedding rows (``rows``: table name ->
+    (batch, d)), the dense weights in :class:`SplitStep`'s order, the ``(batch, 4)`` targets and a
+    stateless seed pair for dropout (layer k adds k): BCE of the ranking head + the weighted star
+    MSE (``recsys.ncf.model.ncf_loss_factory``) + the L2 activity penalty on the four regularised rows."""
+    import tensorflow as tf
+
+    from recsys.ncf.model import _EPS, RATING_MAX, RATING_MIN
+
+    n_layers, dropout = len(config.layers), float(config.dropout)
+    l2, weight = float(config.l2), float(config.rating_loss_weight)
+    n = tf.cast(tf.shape(targets)[0], tf.float32)
+    ug, um, ub, ig, im, irb, ib = (rows[name] for name in TABLES)
+    x = tf.concat([um, im], axis=1)
+    for k in range(n_layers):
+        x = tf.nn.relu(tf.matmul(x, dense[2 * k]) + dense[2 * k + 1])
+        if dropout:
+            keep = tf.random.stateless_uniform(tf.shape(x), seed=seed + k, alg=rng_alg) >= dropout
+            x = tf.where(keep, x / (1.0 - dropout), 0.0)
+    z = tf.concat([ug * ig, x], axis=1)
+    rank_w, rank_b, rating_w, rating_b = dense[2 * n_layers:]
+    prob = tf.sigmoid(tf.matmul(z, rank_w) + rank_b + irb)[:, 0]
+    unit = tf.sigmoid(tf.matmul(z, rating_w) + rating_b + ub + ib)[:, 0]
+    stars = RATING_MIN + (RATING_MAX - RATING_MIN) * unit
+    label, rank_weight, target_stars, star_weight = (targets[:, k] for k in range(4))
+    prob = tf.clip_by_value(prob, _EPS, 1.0 - _EPS)
+    bce = -(label * tf.math.log(prob) + (1.0 - label) * tf.math.log(1.0 - prob))
+    loss = tf.reduce_mean(rank_weight * bce) + weight * tf.reduce_mean(star_weight * tf.square(stars - target_stars))
+    if l2:
+        loss += tf.add_n([l2 * tf.reduce_sum(tf.square(rows[name])) / n for name in REGULARISED])
+    return loss
+
+
 class SplitStep:
     """``step(users, items, targets) -> loss`` for a NeuMF model built by ``build_model`` and
     compiled with an optimizer (its ``optimizer`` is used)."""
@@ -53,31 +86,9 @@ class SplitStep:
         # XLA on CPU runs the default ("auto_select") stateless generator ~100x slower than
         # threefry asked for by name; outside XLA TensorFlow's kernel takes philox.
         rng_alg = "threefry" if jit_compile else "philox"
-        dropout, l2, weight = float(config.dropout), float(config.l2), float(config.rating_loss_weight)
-        from recsys.ncf.model import _EPS, RATING_MAX, RATING_MIN
 
         def forward_loss(rows, dense, targets, seed):
-            n = tf.cast(tf.shape(targets)[0], tf.float32)
-            ug, um, ub, ig, im, irb, ib = (rows[name] for name in TABLES)
-            x = tf.concat([um, im], axis=1)
-            for k in range(n_layers):
-                x = tf.nn.relu(tf.matmul(x, dense[2 * k]) + dense[2 * k + 1])
-                if dropout:
-                    keep = tf.random.stateless_uniform(tf.shape(x), seed=seed + k, alg=rng_alg) >= dropout
-                    x = tf.where(keep, x / (1.0 - dropout), 0.0)
-            z = tf.concat([ug * ig, x], axis=1)
-            rank_w, rank_b, rating_w, rating_b = dense[2 * n_layers:]
-            prob = tf.sigmoid(tf.matmul(z, rank_w) + rank_b + irb)[:, 0]
-            unit = tf.sigmoid(tf.matmul(z, rating_w) + rating_b + ub + ib)[:, 0]
-            stars = RATING_MIN + (RATING_MAX - RATING_MIN) * unit
-            label, rank_weight, target_stars, star_weight = (targets[:, k] for k in range(4))
-            prob = tf.clip_by_value(prob, _EPS, 1.0 - _EPS)
-            bce = -(label * tf.math.log(prob) + (1.0 - label) * tf.math.log(1.0 - prob))
-            loss = (tf.reduce_mean(rank_weight * bce)
-                    + weight * tf.reduce_mean(star_weight * tf.square(stars - target_stars)))
-            if l2:
-                loss += tf.add_n([l2 * tf.reduce_sum(tf.square(rows[name])) / n for name in REGULARISED])
-            return loss
+            return neumf_loss(rows, dense, targets, seed, config=config, rng_alg=rng_alg)
 
         @tf.function(jit_compile=jit_compile)
         def dense_part(rows, dense, targets, seed):
@@ -123,8 +134,6 @@ class FusedStep:
     def __init__(self, model, config, seed: int = 0, resource_scatter: bool = True):
         import tensorflow as tf
 
-        from recsys.ncf.model import _EPS, RATING_MAX, RATING_MIN
-
         self.model, self.config = model, config
         opt = model.optimizer
         opt.build(model.trainable_variables)
@@ -142,7 +151,6 @@ class FusedStep:
                  for name, v in tables.items()}
         self.seed = tf.constant(seed, tf.int64)
         self.steps = tf.Variable(0, dtype=tf.int64, trainable=False)
-        dropout, l2, weight = float(config.dropout), float(config.l2), float(config.rating_loss_weight)
         side = {**dict.fromkeys(USER_TABLES, "user"), **dict.fromkeys(ITEM_TABLES, "item")}
 
         def tf_var(v):
@@ -151,31 +159,12 @@ class FusedStep:
         @tf.function(jit_compile=True)
         def fused(uniq, slot, count, targets, seed):
             batch = tf.shape(targets)[0]
-            n = tf.cast(batch, tf.float32)
             unique_rows = {name: tf.gather(tables[name], uniq[side[name]]) for name in TABLES}
             dense_values = [tf.convert_to_tensor(w) for w in dense]
             with tf.GradientTape() as tape:
                 tape.watch([unique_rows, dense_values])
                 rows = {name: tf.gather(unique_rows[name], slot[side[name]]) for name in TABLES}
-                ug, um, ub, ig, im, irb, ib = (rows[name] for name in TABLES)
-                x = tf.concat([um, im], axis=1)
-                for k in range(n_layers):
-                    x = tf.nn.relu(tf.matmul(x, dense_values[2 * k]) + dense_values[2 * k + 1])
-                    if dropout:
-                        keep = tf.random.stateless_uniform(tf.shape(x), seed=seed + k, alg="threefry") >= dropout
-                        x = tf.where(keep, x / (1.0 - dropout), 0.0)
-                z = tf.concat([ug * ig, x], axis=1)
-                rank_w, rank_b, rating_w, rating_b = dense_values[2 * n_layers:]
-                prob = tf.sigmoid(tf.matmul(z, rank_w) + rank_b + irb)[:, 0]
-                unit = tf.sigmoid(tf.matmul(z, rating_w) + rating_b + ub + ib)[:, 0]
-                stars = RATING_MIN + (RATING_MAX - RATING_MIN) * unit
-                label, rank_weight, target_stars, star_weight = (targets[:, k] for k in range(4))
-                prob = tf.clip_by_value(prob, _EPS, 1.0 - _EPS)
-                bce = -(label * tf.math.log(prob) + (1.0 - label) * tf.math.log(1.0 - prob))
-                loss = (tf.reduce_mean(rank_weight * bce)
-                        + weight * tf.reduce_mean(star_weight * tf.square(stars - target_stars)))
-                if l2:
-                    loss += tf.add_n([l2 * tf.reduce_sum(tf.square(rows[name])) / n for name in REGULARISED])
+                loss = neumf_loss(rows, dense_values, targets, seed, config=config, rng_alg="threefry")
             row_grads, dense_grads = tape.gradient(loss, [unique_rows, dense_values])
             lr = tf.cast(opt.learning_rate, tf.float32)
             for g, w in zip(dense_grads, dense):
