@@ -148,6 +148,31 @@ def content_status() -> str:
 _building = threading.Event()
 
 
+#: Set by the server in the environment of the ``build_content`` child it starts: the server's pid.
+PARENT_PID_ENV = "CONTENT_BUILD_PARENT_PID"
+
+
+def exit_with_parent() -> None:
+    """In a ``build_content`` the server started: end when the server ends, however it ends.
+
+    Ctrl-C reaches the server and the child alike, but a SIGTERM or a kill of the server alone
+    would leave the child embedding for a server that is gone. On Linux the kernel sends the
+    child SIGTERM when its parent dies (``PR_SET_PDEATHSIG``); elsewhere this does nothing.
+    """
+    expected = os.environ.get(PARENT_PID_ENV)
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != expected:  # the server went before the kernel was asked
+        raise SystemExit(0)
+
+
 def content_build_in_background() -> threading.Thread:
     """Build or refresh the index in a child process when it is missing or out of date."""
     thread = threading.Thread(target=_build_if_needed, name="content-build", daemon=True)
@@ -171,7 +196,8 @@ def _build_if_needed() -> None:
                 logger.info("content index: %d of %d movies to embed; building (log: %s)", todo, total, log_path)
                 with open(log_path, "w", encoding="utf-8") as log:
                     done = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "build_content"],
-                                          stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), check=False)
+                                          stdout=log, stderr=subprocess.STDOUT, check=False,
+                                          env={**os.environ, PARENT_PID_ENV: str(os.getpid())})
                 if done.returncode == 0:
                     logger.info("content index built")
                 else:

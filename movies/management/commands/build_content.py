@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from movies.engine.content import catalog_from_db, content_build, content_dir, content_pending
+from movies.engine.content import catalog_from_db, content_build, content_dir, content_pending, exit_with_parent
 
 
 class Command(BaseCommand):
@@ -21,6 +21,7 @@ class Command(BaseCommand):
                             help="Report how many movies need embedding, change nothing.")
 
     def handle(self, *args, dry_run=False, verbosity=1, **options):
+        exit_with_parent()  # started by the server: stop with it
         catalog = catalog_from_db()
         if catalog.empty:
             raise CommandError("The catalog is empty: run `python manage.py import_movielens` first.")

@@ -1,7 +1,10 @@
 """The content index built from the database catalog, `similar_movies`, and `build_content`."""
 import hashlib
+import os
 import re
+import sys
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +97,52 @@ def test_build_content_refuses_an_empty_catalog():
     with pytest.raises(CommandError, match="import_movielens"):
         call_command("build_content", stdout=StringIO())
     assert not (content.content_dir()).exists()
+
+
+CHILD = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "from movies.engine.content import exit_with_parent; "
+                          "exit_with_parent(); import time; time.sleep(60)"],
+                         env={**os.environ, "CONTENT_BUILD_PARENT_PID": str(os.getpid())})
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_build_started_by_the_server_ends_when_the_server_is_killed():
+    import signal
+    import subprocess
+    import time
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recommender_site.settings.test"}
+    server = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env,
+                              cwd=Path(__file__).resolve().parents[3])
+    child = int(server.stdout.readline())
+    time.sleep(2)  # the child has imported and asked the kernel
+    assert Path(f"/proc/{child}").exists()
+    server.send_signal(signal.SIGKILL)  # no handler can pass anything on: only the kernel can
+    server.wait(10)
+
+    def state():  # "gone", or the letter of /proc/<pid>/stat ("Z": ended, not yet reaped)
+        try:
+            return Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return "gone"
+
+    deadline = time.monotonic() + 10
+    while state() not in ("gone", "Z") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert state() in ("gone", "Z")
+
+
+def test_the_server_tells_its_build_child_whose_it_is(monkeypatch, settings, tmp_path):
+    calls = []
+    monkeypatch.setattr(content, "content_pending", lambda: (3, 3))
+    monkeypatch.setattr(content, "content_dir", lambda: tmp_path / "content")
+    monkeypatch.setattr(content.subprocess, "run", lambda argv, **kw: calls.append((argv, kw)) or
+                        type("Done", (), {"returncode": 0})())
+    settings.DATA_DIR = tmp_path
+    content._build_if_needed()
+    (argv, kw), = calls
+    assert argv[-1] == "build_content" and kw["env"][content.PARENT_PID_ENV] == str(os.getpid())
