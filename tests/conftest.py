@@ -17,6 +17,39 @@ def realdata_dir() -> Path | None:
     return None
 
 
+#: Fixtures that give a test the database DATABASE_URL names (pytest-django's, and the race
+#: tests' own fresh database on the same server).
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                               "live_server", "database_url"})
+
+
+def pytest_addoption(parser):
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="run only the tests that use the database DATABASE_URL names (CI's PostgreSQL pass: "
+                          "the others do not depend on which database it is)")
+
+
+def uses_the_database(item) -> bool:
+    """Whether ``item`` reads or writes the database DATABASE_URL names."""
+    if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    from django.test import SimpleTestCase, TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    return (isinstance(cls, type) and issubclass(cls, TransactionTestCase)
+            or isinstance(cls, type) and issubclass(cls, SimpleTestCase) and bool(getattr(cls, "databases", None)))
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--database-tests-only"):
+        return
+    kept = [item for item in items if uses_the_database(item)]
+    dropped = [item for item in items if not uses_the_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
 @pytest.fixture
 def movielens_small_dir() -> Path:
     path = realdata_dir()
