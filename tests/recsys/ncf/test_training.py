@@ -151,6 +151,42 @@ def test_throughput_logs_rate_and_eta_at_most_every_interval(caplog):
     assert meter.rate == pytest.approx(20.0)
 
 
+def test_the_fused_loop_keeps_at_most_so_many_steps_queued_and_counts_only_finished_rows():
+    """TensorFlow runs the XLA step asynchronously: the loop waits for the step FUSED_STEPS_AHEAD
+    back before it goes on, and the meter counts a step's rows once it has finished."""
+    from recsys.ncf import training
+
+    ahead = training.FUSED_STEPS_AHEAD
+    sizes = [7] * (ahead + 10) + [3]  # full batches, then the shorter last one
+    finished, counted_when_issued = [], []
+    meter = training.Throughput(epoch=1, total=sum(sizes), every=1e9)
+
+    class Loss:  # what the step returns: waiting for it is .numpy()
+        def __init__(self, k):
+            self.k = k
+
+        def numpy(self):
+            finished.append(self.k)
+            return np.float32(self.k)
+
+        def __float__(self):
+            return float(self.k)
+
+    def step(users, items, targets):
+        k = len(counted_when_issued)
+        # Step k is issued once step k - 1 - ahead has finished, and only finished steps are counted.
+        assert set(range(k - ahead)) <= set(finished)
+        assert meter.done == sum(sizes[j] for j in set(finished))
+        counted_when_issued.append(meter.done)
+        return Loss(k)
+
+    batches = [((np.zeros(n, np.int32), np.zeros(n, np.int32)), np.zeros((n, 4), np.float32)) for n in sizes]
+    loss = training._fit_fused(step, batches, meter)
+    assert sorted(finished) == list(range(len(sizes))) and meter.done == sum(sizes)
+    assert counted_when_issued[:ahead + 1] == [0] * (ahead + 1) and counted_when_issued[ahead + 1] == 7
+    assert loss == pytest.approx(sum(k * n for k, n in enumerate(sizes)) / sum(sizes))
+
+
 def test_an_epoch_reports_its_examples_and_their_rate(structured_frame):
     from recsys.ncf.sampling import epoch_size
 
