@@ -251,24 +251,17 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     from recsys.data import datasets
     from recsys.ncf import artifacts
     from recsys.ncf.training import train
-    from recsys.ranking.ranker import product_ease, product_stars_mf, rating_counts, saved_extras
+    from recsys.ranking.ranker import SideFits, rating_counts, saved_extras
 
     ratings_file = datasets.locate(data_dir).ratings
     fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
     frame = datasets.load_ratings(data_dir)
     if visitors is not None:
         frame = visitors.joined_to(frame)
-    # The MF first: its working arrays are freed before TensorFlow takes its share, so the
-    # process's peak is the larger of the two, not their sum.
-    started = time.perf_counter()
-    stars_mf = product_stars_mf(config.seed).fit(frame)
-    if on_step:
-        on_step(f"biased MF for the stars ({stars_mf.factors} factors) in {time.perf_counter() - started:.1f} s")
+    # The MF and EASE are fitted beside the NCF on a spare core (before it on a single one).
+    side = SideFits(frame, config.seed, on_step=on_step)
     result = train(frame, config, progress=progress, strategy=strategy)
-    started = time.perf_counter()
-    ease = product_ease().fit(frame)
-    if on_step:
-        on_step(f"EASE over {len(ease.items):,} movies in {time.perf_counter() - started:.1f} s")
+    ease, stars_mf = side.result()
     return artifacts.save_artifact(
         store, config=config, users=result.users, items=result.items, weights=result.weights,
         extras=saved_extras(ease=ease, stars_mf=stars_mf, counts=rating_counts(frame, result.items)),

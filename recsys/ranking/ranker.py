@@ -37,6 +37,9 @@ part and popularity rank every movie.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -132,6 +135,97 @@ def product_ease(max_items: int | None = EASE_MAX_ITEMS, min_ratings: int = EASE
 def product_stars_mf(seed: int = 42) -> BiasedMFScorer:
     """The product's second source of stars: biased MF with 16 factors (see :data:`STARS_NCF_SHARE`)."""
     return BiasedMFScorer(factors=STARS_MF_FACTORS, seed=seed)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the OS has one, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+#: What the stars' MF may add to the NCF's peak memory when it is fitted beside it. Its ALS holds
+#: about :data:`MF_BYTES_PER_RATING` bytes of working arrays a rating (the links of both sides, the
+#: Gram matrices, the targets; 1.9 GiB for 23.5M ratings, docs/production.md), so above about
+#: 6.7M ratings it is fitted before the NCF instead, and the process's peak is the larger of the two.
+SIDE_MF_MAX_BYTES = 512 * 2**20
+MF_BYTES_PER_RATING = 80
+
+
+class SideFits:
+    """The product's parts besides the NCF (the stars' biased MF, EASE), fitted from ``ratings``
+    while the NCF trains.
+
+    With two CPUs or more (``background``, by default when :func:`usable_cpus` is at least 2) they
+    are fitted on a thread of their own: the NCF's step runs in XLA and the MF's ALS and EASE's
+    Cholesky in NumPy/LAPACK, which release the GIL, so the two share the cores rather than the
+    interpreter. The MF goes on the thread only when its working arrays are small
+    (:data:`SIDE_MF_MAX_BYTES`); a larger one is fitted here, before the NCF, so that its memory
+    is freed before TensorFlow takes its share. EASE always goes beside the NCF (it used to run
+    after it, with TensorFlow's memory still held, so that costs no extra peak). With one CPU
+    everything is fitted here, in turn. Either way the fitted parts are the same.
+    ``on_step(text)`` hears how long each took. :meth:`result` waits for both and re-raises a
+    failure of either fit.
+    """
+
+    def __init__(self, ratings: pd.DataFrame, seed: int, *, on_step=None, background: bool | None = None):
+        self.ratings, self.seed, self.on_step = ratings, seed, on_step
+        self.ease: EASEScorer | None = None
+        self.stars_mf: BiasedMFScorer | None = None
+        self._error: BaseException | None = None
+        self._thread = None
+        if background is None:
+            background = usable_cpus() >= 2
+        mf_beside = background and len(ratings) * MF_BYTES_PER_RATING <= SIDE_MF_MAX_BYTES
+        if not mf_beside:
+            self._fit_mf(beside=False)
+        if background:
+            self._thread = threading.Thread(target=self._fit, args=(mf_beside,), name="product-side-fits",
+                                            daemon=True)
+            self._thread.start()
+        else:
+            self._fit_ease(beside=False)
+
+    def _fit(self, with_mf: bool) -> None:
+        try:
+            if with_mf:
+                self._fit_mf(beside=True)
+            self._fit_ease(beside=True)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def _fit_mf(self, *, beside: bool) -> None:
+        started = time.perf_counter()
+        self.stars_mf = product_stars_mf(self.seed).fit(self.ratings)
+        self._say(f"biased MF for the stars ({self.stars_mf.factors} factors) in "
+                  f"{time.perf_counter() - started:.1f} s", beside)
+
+    def _fit_ease(self, *, beside: bool) -> None:
+        started = time.perf_counter()
+        self.ease = product_ease().fit(self.ratings)
+        self._say(f"EASE over {len(self.ease.items):,} movies in {time.perf_counter() - started:.1f} s", beside)
+
+    def _say(self, text: str, beside: bool) -> None:
+        if self.on_step:
+            self.on_step(text + (" (beside the NCF)" if beside else ""))
+
+    def result(self) -> tuple[EASEScorer, BiasedMFScorer]:
+        """``(ease, stars_mf)``, once both are fitted."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.ease, self.stars_mf
+
+
+def blend_stars(ncf, mf, ncf_share: float, dtype=np.float32) -> np.ndarray:
+    """The served stars: ``ncf_share`` of the NCF's plus the rest of the MF's, and the NCF's alone
+    where the MF does not know the movie (NaN). The ranker and :func:`recsys.ranking.tuning.tune_stars_share`
+    both call this, so the share tuned is the formula served."""
+    ncf, mf = np.asarray(ncf, dtype), np.asarray(mf, dtype)
+    share = dtype(ncf_share)
+    return np.where(np.isnan(mf), ncf, share * ncf + (dtype(1) - share) * mf).astype(dtype)
 
 
 def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
@@ -331,10 +425,7 @@ class Ranker:
         return self._average_stars(stars, mf)
 
     def _average_stars(self, ncf: np.ndarray, mf: np.ndarray) -> np.ndarray:
-        """The NCF's stars averaged with the MF's; the NCF's alone where the MF does not know the movie."""
-        ncf, mf = np.asarray(ncf, np.float32), np.asarray(mf, np.float32)
-        share = np.float32(self.stars_ncf_share)
-        return np.where(np.isnan(mf), ncf, share * ncf + (np.float32(1) - share) * mf).astype(np.float32)
+        return blend_stars(ncf, mf, self.stars_ncf_share)
 
     # -- the request ---------------------------------------------------------------------------
     def recommend(self, *, history: Mapping[int, float], user_id: int | None = None, exclude: Collection[int] = (),

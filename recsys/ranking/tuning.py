@@ -29,6 +29,7 @@ from recsys.ranking.ranker import (
     ContentGate,
     Ranker,
     WeightSchedule,
+    blend_stars,
     product_ease,
     product_stars_mf,
 )
@@ -239,7 +240,7 @@ def tune_stars_share(ranker: Ranker, fit: pd.DataFrame, held_out: pd.DataFrame, 
     ncf, mf, actual = ncf[known], mf[known], actual[known]
     results = []
     for share in shares:
-        stars = np.where(np.isnan(mf), ncf, share * ncf + (1 - share) * mf)
+        stars = blend_stars(ncf, mf, share, np.float64)
         results.append({"share": float(share), "rmse": float(np.sqrt(np.mean((stars - actual) ** 2)))})
     best = min(results, key=lambda r: (round(r["rmse"], 10), abs(r["share"] - 0.5)))
     return best["share"], results
