@@ -11,9 +11,10 @@ Measures:
   parts scored and z-scored, rated movies dropped, top 30 shuffled, stars and reasons' movies
   for 10 picks) for a person with 20 ratings, p50/p99 over 200 people, with the trained model
   (ml-latest-small, 9.7k movies; + content when ``--content-dir`` holds a built index) and
-  with random weights at ml-25m catalog size (62,423 movies, EASE over 10,000); each twice, its
-  stars from the NCF alone (before) and averaged with the biased MF's (after, what the site
-  serves), the two alternated request by request so both see the same load.
+  with random weights at ml-25m catalog size (62,423 movies, EASE and the successors over
+  10,000); each twice: without the successor part and EASE's recency weighting (before) and
+  with them (after, what the site serves), the two alternated request by request so both see
+  the same load.
 
 NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
 threads only add contention at these sizes.
@@ -157,7 +158,15 @@ def main() -> None:
     from recsys.content.texts import ContentConfig
     from recsys.data.vocabulary import Vocabulary
     from recsys.ncf.scorer import NCFScorer
-    from recsys.ranking.ranker import STARS_MF_FACTORS, Ranker, product_ease, product_stars_mf, rating_counts
+    from recsys.ranking.ranker import (
+        STARS_MF_FACTORS,
+        Ranker,
+        product_ease,
+        product_sequence,
+        product_stars_mf,
+        rating_counts,
+    )
+    from recsys.sequence import NextMoviesScorer
 
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     started = time.perf_counter()
@@ -170,10 +179,16 @@ def main() -> None:
     started = time.perf_counter()
     stars_mf = product_stars_mf().fit(frame)
     row(f"biased MF (stars) fit, {STARS_MF_FACTORS} factors", f"{time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    sequence = product_sequence().fit(frame)
+    row(f"successors fit over {len(sequence.items):,} movies ({sequence.successors.nnz:,} links)",
+        f"{time.perf_counter() - started:.1f} s")
     counts = rating_counts(frame, ncf.items)
-    rankers = {"stars NCF": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts),
-               "stars NCF + MF": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts,
-                                                   stars_mf=stars_mf)}
+    before = Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf)
+    before.ease_recency = None
+    rankers = {"before (no successors)": before,
+               "after (successors, recency)": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts,
+                                                                stars_mf=stars_mf, sequence=sequence)}
     histories = [dict(zip(ncf.items.raw(items).tolist(), stars.tolist())) for items, stars in
                  histories_from(frame, artifact.items, rng, count=200)]
     bench_ranker(rankers, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
@@ -185,9 +200,15 @@ def main() -> None:
     big_counts = rng.integers(0, 50_000, size=62_423)
     big_mf = BiasedMFScorer.from_item_side(np.arange(1, 62_424), rng.normal(0, 0.1, (62_423, STARS_MF_FACTORS)),
                                            rng.normal(0, 0.3, 62_423), np.array([3.5, 0.2, 10.0]))
-    big_rankers = {"stars NCF": Ranker.from_parts(big_ncf, ease=big_ease, content=None, rating_counts=big_counts),
-                   "stars NCF + MF": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
-                                                       rating_counts=big_counts, stars_mf=big_mf)}
+    big_successors = np.sort(rng.choice(10_000, size=(10_000, 200)), axis=1)  # 200 links a movie
+    big_sequence = NextMoviesScorer.from_arrays(np.arange(1, 10_001), np.arange(0, 2_000_001, 200),
+                                                big_successors.ravel(), rng.random(2_000_000).astype(np.float32))
+    big_before = Ranker.from_parts(big_ncf, ease=big_ease, content=None, rating_counts=big_counts, stars_mf=big_mf)
+    big_before.ease_recency = None
+    big_rankers = {"before (no successors)": big_before,
+                   "after (successors, recency)": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
+                                                                    rating_counts=big_counts, stars_mf=big_mf,
+                                                                    sequence=big_sequence)}
     big_histories = [dict(zip((rng.choice(62_423, 20, replace=False) + 1).tolist(),
                               rng.choice(np.arange(1, 11) / 2, 20).tolist())) for _ in range(200)]
     bench_ranker(big_rankers, "62,423 movies, EASE over 10,000, content off", big_histories)

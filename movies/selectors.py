@@ -86,7 +86,9 @@ class RecommendationPanel:
 def visitor_state(*, visitor: Visitor | None) -> VisitorState:
     if visitor is None:
         return VisitorState()
-    ratings = dict(VisitorRating.objects.filter(visitor=visitor).values_list("movie_id", "rating"))
+    # Oldest first: the ranker reads a person's latest ratings as the most telling.
+    ratings = dict(VisitorRating.objects.filter(visitor=visitor).order_by("updated_at", "id")
+                   .values_list("movie_id", "rating"))
     skipped, hidden = set(), set()
     for movie_id, kind in VisitorMovieFlag.objects.filter(visitor=visitor).values_list("movie_id", "kind"):
         (hidden if kind == VisitorMovieFlag.Kind.HIDDEN else skipped).add(movie_id)

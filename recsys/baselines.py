@@ -444,6 +444,19 @@ class EASEScorer(_MatrixScorer):
             return np.zeros(len(self.items), dtype=np.float32)
         return self.weights[np.unique(rows)].sum(axis=0)
 
+    def weighted_score(self, history: Mapping[int, float], weights: np.ndarray) -> np.ndarray:
+        """``sum_i weights_i B[i]`` over the known movies of ``history`` (``weights`` in its
+        order): :meth:`score` with some ratings counting more than others."""
+        self._check_fitted("weights")
+        if not history:
+            return np.zeros(len(self.items), dtype=np.float32)
+        movie_ids = np.fromiter(history.keys(), dtype=np.int64, count=len(history))
+        rows = self.items.indices(movie_ids)
+        known = rows >= 0
+        if not known.any():
+            return np.zeros(len(self.items), dtype=np.float32)
+        return np.asarray(weights, np.float32)[known] @ self.weights[rows[known]]
+
 
 class IALSScorer(_MatrixScorer):
     """iALS as in Rendle et al. 2022 (RecSys '22), on the binary matrix of who rated what.

@@ -8,8 +8,10 @@ from recsys.data.titles import natural_title
 
 
 def movielens_user_ratings(*, user_id: int) -> dict[int, float]:
-    """{movie id: stars} of a MovieLens user in the Rating table; empty for an unknown user."""
-    return dict(Rating.objects.filter(user_id=user_id).values_list("movie_id", "rating"))
+    """{movie id: stars} of a MovieLens user in the Rating table, oldest first (the ranker reads
+    the latest ratings as the most telling); empty for an unknown user."""
+    return dict(Rating.objects.filter(user_id=user_id).order_by("timestamp", "movie_id")
+                .values_list("movie_id", "rating"))
 
 
 def movie_items(*, ids: list[int]) -> dict[int, dict]:

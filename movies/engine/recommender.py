@@ -95,6 +95,7 @@ class _Engine:
         self.ease = None  # recsys.baselines.EASEScorer from the same artifact (None for an older one)
         self.rating_counts = None  # training ratings per movie of the NCF vocabulary
         self.stars_mf = None  # recsys.baselines.BiasedMFScorer for the stars (None for an older artifact)
+        self.sequence = None  # recsys.sequence.NextMoviesScorer (None for an older artifact)
         self.ranker = None  # recsys.ranking.ranker.Ranker (see ranker()); rebuilt when the content index changes
         self.artifact = None  # recsys.ncf.artifacts.Artifact
         self.stamp = None  # recsys.ncf.artifacts.current_stamp at load time
@@ -154,6 +155,7 @@ class _Engine:
         with self.lock:
             self.scorer, self.artifact, self.stamp = parts.ncf, artifact, stamp
             self.ease, self.rating_counts, self.stars_mf = parts.ease, parts.rating_counts, parts.stars_mf
+            self.sequence = parts.sequence
             self.ranker = None
             self.last_check = time.monotonic()
         log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
@@ -242,8 +244,8 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     """Train on the ratings in ``data_dir`` and save the artifact into ``store``. Returns its path.
 
     The artifact holds the NCF and the product's other learned parts, EASE over the most-rated
-    movies and the biased MF whose stars are averaged with the NCF's (:mod:`recsys.ranking.ranker`),
-    with the rating count of every movie for the popularity part.
+    movies, the biased MF whose stars are averaged with the NCF's and the successor model
+    (:mod:`recsys.ranking.ranker`), with the rating count of every movie for the popularity part.
     ``on_step(text)`` hears about the steps after the epochs. ``visitors``
     (:class:`movies.engine.visitor_ratings.VisitorRatings`) adds the site's own ratings; the metadata's
     ``visitor_ratings`` records how many (0 without them) and up to which.
@@ -261,10 +263,10 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     # The MF and EASE are fitted beside the NCF on a spare core (before it on a single one).
     side = SideFits(frame, config.seed, on_step=on_step)
     result = train(frame, config, progress=progress, strategy=strategy)
-    ease, stars_mf = side.result()
+    ease, stars_mf, sequence = side.result()
     return artifacts.save_artifact(
         store, config=config, users=result.users, items=result.items, weights=result.weights,
-        extras=saved_extras(ease=ease, stars_mf=stars_mf, counts=rating_counts(frame, result.items)),
+        extras=saved_extras(ease=ease, stars_mf=stars_mf, counts=rating_counts(frame, result.items), sequence=sequence),
         metadata={
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
@@ -287,6 +289,8 @@ def model_info() -> ModelInfo:
     kind = f"ncf-{scorer.config.mode}"
     if _engine.ease is not None:
         kind += "+ease"
+    if _engine.sequence is not None:
+        kind += "+next"
     if _engine.stars_mf is not None:
         kind += "+mf"
     return ModelInfo(status=STATUS_READY, trained_at=_engine.artifact.trained_at, kind=kind)
@@ -304,10 +308,11 @@ def ranker():
     content = content_index()
     with engine.lock:  # the parts of one model, read together (a reload swaps them together)
         scorer, ease, counts, current = engine.scorer, engine.ease, engine.rating_counts, engine.ranker
-        stars_mf = engine.stars_mf
+        stars_mf, sequence = engine.stars_mf, engine.sequence
         if current is not None and current.content is content and current.ncf is scorer:
             return current
-    built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf)
+    built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf,
+                              sequence=sequence)
     with engine.lock:
         if engine.scorer is scorer:
             engine.ranker = built

@@ -33,6 +33,7 @@ from recsys.data.splits import cold_split, leave_one_out_split, warm_split
 from recsys.evaluation import metrics
 from recsys.evaluation.tuned import ValidatedScorer
 from recsys.primitives import top_k
+from recsys.sequence import NextMoviesScorer, histories_in_time_order
 
 RELEVANT_STARS = 4.0
 METRIC_COLUMNS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
@@ -74,16 +75,20 @@ def _product(options: Mapping):
     ``options["content_index"]`` holds the built index), stars from the NCF and the biased MF;
     ``product_weights``, ``product_content_gate`` (None: no gate) and ``product_stars_share`` (the NCF's
     share of the stars), when given, replace the served ones."""
-    from recsys.ranking.ranker import Ranker, product_ease, product_stars_mf
+    from recsys.ranking.ranker import Ranker, product_ease, product_sequence, product_stars_mf
 
     kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
     if "product_content_gate" in options:
         kwargs["content_gate"] = options["product_content_gate"]
     if options.get("product_stars_share") is not None:
         kwargs["stars_ncf_share"] = options["product_stars_share"]
+    if options.get("product_collaborative_mix") is not None:
+        kwargs["collaborative_mix"] = options["product_collaborative_mix"]
+    if "product_ease_recency" in options:
+        kwargs["ease_recency"] = options["product_ease_recency"]
     return Ranker(_ncf(options), ease=product_ease(max_items=options.get("ease_max_items", 10_000)),
                   content=options.get("content_index"), stars_mf=product_stars_mf(int(options.get("seed", 42))),
-                  **kwargs)
+                  sequence=product_sequence(), **kwargs)
 
 
 #: EASE's lambda and iALS's (reg, unobserved weight) are chosen from these on validation people.
@@ -119,13 +124,15 @@ REGISTRY: dict[str, ModelSpec] = {
     "ease": ModelSpec(_ease, description="EASE, lambda chosen on validation people", seeded=False),
     "ials": ModelSpec(_ials, description="iALS (Rendle et al. 2022), 64 factors, chosen on validation people",
                    seeded=False),
+    "next-movies": ModelSpec(lambda o: NextMoviesScorer(), seeded=False,
+                             description="what people rated next after a person's latest ratings (successor counts)"),
     "ncf": ModelSpec(_ncf, description="the site's NeuMF engine alone (its configured mode and fold-in)"),
     # Seed 003's way, kept as the bar the engine must clear: MSE on stars, ranked by predicted
     # stars, new people folded in by the plain rating-weighted average of movie vectors.
     "ncf-seed003": ModelSpec(lambda o: _ncf(o, mode="regression", foldin="average"),
                              description="NeuMF trained on stars only, average fold-in"),
 }
-BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials"]
+BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "next-movies"]
 PROTOCOLS = ("warm", "cold", "loo")
 
 
@@ -161,8 +168,8 @@ def genre_matrix(movies: pd.DataFrame | None, movie_ids: np.ndarray) -> np.ndarr
 
 
 def _histories(frame: pd.DataFrame) -> dict[int, dict[int, float]]:
-    return {int(user): dict(zip(group["movie_id"].tolist(), group["rating"].astype(float).tolist()))
-            for user, group in frame.groupby("user_id", sort=True)}
+    """Person -> history, oldest first (as the site passes it: the successor part reads the order)."""
+    return histories_in_time_order(frame)
 
 
 def rank_candidates(scores: np.ndarray, excluded: np.ndarray, pool: int) -> np.ndarray:

@@ -4,7 +4,8 @@ A network trained on MovieLens ranks well for some people and badly for others, 
 every other single model (docs/evaluation.md), so the product mixes three parts:
 
 * collaborative: the NCF's ranking head and EASE (Steck 2019), each z-scored per person and
-  added (EASE with weight :data:`EASE_WEIGHT`);
+  added, with what people rated next after the person's latest ratings (:mod:`recsys.sequence`),
+  weighted by :data:`COLLABORATIVE_MIX`;
 * content: the person's taste profile against every movie's text (when the content index has
   been built; otherwise that part scores 0 and the other two decide);
 * popularity: log of the number of training ratings.
@@ -52,6 +53,7 @@ from recsys.data.vocabulary import Vocabulary
 from recsys.ncf.scorer import NCFScorer
 from recsys.ncf.serving import UserVector
 from recsys.primitives import top_k, zscore
+from recsys.sequence import NextMoviesScorer, recency_weights
 
 CONTENT, COLLABORATIVE, POPULARITY = "content", "collaborative", "popularity"
 PARTS = (CONTENT, COLLABORATIVE, POPULARITY)  # the row order of Ranker.parts
@@ -59,12 +61,39 @@ PARTS = (CONTENT, COLLABORATIVE, POPULARITY)  # the row order of Ranker.parts
 EASE_L2 = 500.0
 EASE_MAX_ITEMS = 10_000
 EASE_MIN_RATINGS = 2
-EASE_WEIGHT = 1.0  # EASE's weight inside the collaborative part, against the NCF's 1.0
 LIKED_STARS = 4.0  # a rating that says "I liked it" (the movies reasons may name)
 #: The NCF's share of the stars, the biased MF's the rest; chosen on validation people of seeds
 #: 42 and 101 (0.5 and 0.6 tied within 0.0001 of RMSE; docs/evaluation.md).
 STARS_NCF_SHARE = 0.5
 STARS_MF_FACTORS = 16  # as good as 32 on validation people, and a quarter of the ALS arithmetic
+
+
+@dataclass(frozen=True)
+class CollaborativeMix:
+    """The collaborative part is ``ncf * z(NCF) + ease * z(EASE) + next * z(successors)``
+    (:mod:`recsys.sequence` for the last), with the (ncf, ease, next) weights moving from ``new``
+    to ``regular`` as :class:`WeightSchedule` moves its triples."""
+
+    new: tuple[float, float, float]
+    regular: tuple[float, float, float]
+
+    def __post_init__(self):
+        for mix in (self.new, self.regular):
+            if len(mix) != 3 or min(mix) < 0 or not max(mix) > 0:
+                raise ValueError(f"a collaborative mix is three weights >= 0, not all 0: {mix!r}")
+
+    def at(self, regular_share: float) -> tuple[float, float, float]:
+        """The weights for a person ``regular_share`` of the way from new (0) to regular (1)."""
+        t = float(regular_share)
+        return tuple((1 - t) * a + t * b for a, b in zip(self.new, self.regular))
+
+
+#: Chosen on validation people (docs/evaluation.md).
+COLLABORATIVE_MIX = CollaborativeMix(new=(1.0, 1.0, 0.5), regular=(1.0, 1.0, 0.5))
+#: EASE reads a person's latest ratings as more telling than old ones: the rating ``age`` places
+#: before the latest counts ``1 + boost * exp(-age / span)`` (:func:`recsys.sequence.recency_weights`).
+#: (boost, span), chosen on validation people; None: every rating alike.
+EASE_RECENCY = (3.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,11 @@ def product_ease(max_items: int | None = EASE_MAX_ITEMS, min_ratings: int = EASE
     return EASEScorer(l2=EASE_L2, max_items=max_items, min_ratings=min_ratings)
 
 
+def product_sequence() -> NextMoviesScorer:
+    """The product's successor model, over the same most-rated movies as its EASE."""
+    return NextMoviesScorer(max_items=EASE_MAX_ITEMS, min_ratings=EASE_MIN_RATINGS)
+
+
 def product_stars_mf(seed: int = 42) -> BiasedMFScorer:
     """The product's second source of stars: biased MF with 16 factors (see :data:`STARS_NCF_SHARE`)."""
     return BiasedMFScorer(factors=STARS_MF_FACTORS, seed=seed)
@@ -154,7 +188,7 @@ MF_BYTES_PER_RATING = 80
 
 
 class SideFits:
-    """The product's parts besides the NCF (the stars' biased MF, EASE), fitted from ``ratings``
+    """The product's parts besides the NCF (the stars' biased MF, EASE, the successors), fitted from ``ratings``
     while the NCF trains.
 
     With two CPUs or more (``background``, by default when :func:`usable_cpus` is at least 2) they
@@ -173,6 +207,7 @@ class SideFits:
         self.ratings, self.seed, self.on_step = ratings, seed, on_step
         self.ease: EASEScorer | None = None
         self.stars_mf: BiasedMFScorer | None = None
+        self.sequence: NextMoviesScorer | None = None
         self._error: BaseException | None = None
         self._thread = None
         if background is None:
@@ -186,12 +221,14 @@ class SideFits:
             self._thread.start()
         else:
             self._fit_ease(beside=False)
+            self._fit_sequence(beside=False)
 
     def _fit(self, with_mf: bool) -> None:
         try:
             if with_mf:
                 self._fit_mf(beside=True)
             self._fit_ease(beside=True)
+            self._fit_sequence(beside=True)
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
 
@@ -206,17 +243,23 @@ class SideFits:
         self.ease = product_ease().fit(self.ratings)
         self._say(f"EASE over {len(self.ease.items):,} movies in {time.perf_counter() - started:.1f} s", beside)
 
+    def _fit_sequence(self, *, beside: bool) -> None:
+        started = time.perf_counter()
+        self.sequence = product_sequence().fit(self.ratings)
+        self._say(f"successors of {len(self.sequence.items):,} movies ({self.sequence.successors.nnz:,} links) in "
+                  f"{time.perf_counter() - started:.1f} s", beside)
+
     def _say(self, text: str, beside: bool) -> None:
         if self.on_step:
             self.on_step(text + (" (beside the NCF)" if beside else ""))
 
-    def result(self) -> tuple[EASEScorer, BiasedMFScorer]:
-        """``(ease, stars_mf)``, once both are fitted."""
+    def result(self) -> tuple[EASEScorer, BiasedMFScorer, NextMoviesScorer]:
+        """``(ease, stars_mf, sequence)``, once all are fitted."""
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
             raise self._error
-        return self.ease, self.stars_mf
+        return self.ease, self.stars_mf, self.sequence
 
 
 def blend_stars(ncf, mf, ncf_share: float, dtype=np.float32) -> np.ndarray:
@@ -239,11 +282,19 @@ def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
 STARS_MF_ARRAYS = ("movie_ids", "item_factors", "item_bias", "params")
 
 
-def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray) -> dict[str, np.ndarray]:
+#: The saved arrays of the successor model (``next_<name>``), :meth:`NextMoviesScorer.from_arrays`' order.
+SEQUENCE_ARRAYS = ("movie_ids", "indptr", "indices", "data")
+
+
+def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray,
+                 sequence: NextMoviesScorer | None = None) -> dict[str, np.ndarray]:
     """The arrays an artifact keeps beside the NCF (``save_artifact(extras=...)``): EASE, the
-    stars' MF and the rating counts; :func:`loaded_parts` reads them back."""
-    return {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
-            **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
+    stars' MF, the rating counts and the successor model; :func:`loaded_parts` reads them back."""
+    extras = {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
+              **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
+    if sequence is not None:
+        extras.update({f"next_{name}": array for name, array in sequence.arrays().items()})
+    return extras
 
 
 @dataclass(frozen=True)
@@ -254,12 +305,13 @@ class LoadedParts:
     ease: EASEScorer | None
     stars_mf: BiasedMFScorer | None
     rating_counts: np.ndarray
+    sequence: NextMoviesScorer | None = None
 
 
 def loaded_parts(artifact) -> LoadedParts:
     """The ranker's parts from a loaded :class:`recsys.ncf.artifacts.Artifact`. An older artifact
-    may lack EASE (then None), the stars' MF (None: the NCF's stars alone) or the rating counts
-    (zeros: popularity ties everywhere)."""
+    may lack EASE (then None), the stars' MF (None: the NCF's stars alone), the rating counts
+    (zeros: popularity ties everywhere) or the successor model (None)."""
     extras = artifact.extras
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     ease = None
@@ -268,10 +320,13 @@ def loaded_parts(artifact) -> LoadedParts:
     stars_mf = None
     if all(f"stars_mf_{name}" in extras for name in STARS_MF_ARRAYS):
         stars_mf = BiasedMFScorer.from_item_side(*(extras[f"stars_mf_{name}"] for name in STARS_MF_ARRAYS))
+    sequence = None
+    if all(f"next_{name}" in extras for name in SEQUENCE_ARRAYS):
+        sequence = NextMoviesScorer.from_arrays(*(np.asarray(extras[f"next_{name}"]) for name in SEQUENCE_ARRAYS))
     counts = extras.get("rating_counts")
     if counts is None or len(counts) != len(artifact.items):
         counts = np.zeros(len(artifact.items))
-    return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts))
+    return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts), sequence=sequence)
 
 
 @dataclass(frozen=True)
@@ -311,22 +366,35 @@ class Ranker:
         stars_mf: the biased MF whose stars are averaged with the NCF's (fitted, or fitted by
             :meth:`fit`), or None for the NCF's stars alone.
         stars_ncf_share: the NCF's share of that average.
+        sequence: the successor model (fitted, or fitted by :meth:`fit`) whose scores join the
+            collaborative part, or None (an older model).
+        collaborative_mix: the (NCF, EASE, successors) weights inside the collaborative part
+            (a :class:`CollaborativeMix`).
+        ease_recency: EASE's (boost, span) weighting of recent ratings (None: all alike).
+
+    Histories are read oldest first: the successor model and EASE's recency weighting both look
+    at a person's latest ratings.
     """
 
     predicts_ratings = True
 
     def __init__(self, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                  weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
-                 stars_mf: BiasedMFScorer | None = None, stars_ncf_share: float = STARS_NCF_SHARE):
+                 stars_mf: BiasedMFScorer | None = None, stars_ncf_share: float = STARS_NCF_SHARE,
+                 sequence: NextMoviesScorer | None = None,
+                 collaborative_mix: CollaborativeMix = COLLABORATIVE_MIX,
+                 ease_recency: tuple[float, float] | None = EASE_RECENCY):
         if not 0.0 <= stars_ncf_share <= 1.0:
             raise ValueError(f"stars_ncf_share must be in [0, 1], not {stars_ncf_share!r}")
         self.ncf, self.ease, self.content, self.weights = ncf, ease, content, weights
         self.content_gate = content_gate
         self.stars_mf, self.stars_ncf_share = stars_mf, float(stars_ncf_share)
+        self.sequence, self.ease_recency, self.collaborative_mix = sequence, ease_recency, collaborative_mix
         self.items: Vocabulary | None = None
 
     def __repr__(self) -> str:
-        parts = ["ncf"] + (["ease"] if self.ease is not None else []) + (["content"] if self.content else [])
+        parts = (["ncf"] + (["ease"] if self.ease is not None else []) + (["next"] if self.sequence is not None else [])
+                 + (["content"] if self.content else []))
         stars = "ncf + mf" if self.stars_mf is not None else "ncf"
         return f"Ranker({' + '.join(parts)} + popularity, stars {stars}, {len(self.items or ())} movies)"
 
@@ -338,6 +406,8 @@ class Ranker:
             self.ease.fit(train)
         if self.stars_mf is not None:
             self.stars_mf.fit(train)
+        if self.sequence is not None:
+            self.sequence.fit(train)
         items = Vocabulary(train["movie_id"].to_numpy())
         return self._attach(items, rating_counts(train, items))
 
@@ -345,21 +415,25 @@ class Ranker:
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
                    content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
-                   stars_mf: BiasedMFScorer | None = None) -> Ranker:
+                   stars_mf: BiasedMFScorer | None = None, sequence: NextMoviesScorer | None = None) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
-        index (or None), the training rating count of each NCF movie and the saved stars' MF (or None)."""
+        index (or None), the training rating count of each NCF movie, the saved stars' MF (or
+        None) and the saved successor model (or None)."""
         counts = np.asarray(rating_counts, dtype=np.float64)
         if counts.shape != (len(ncf.items),):
             raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
         return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
-                   stars_mf=stars_mf)._attach(ncf.items, counts)
+                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts)
 
     def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
         self.items = items
-        collaborative_ids = [self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
+        collaborative_ids = ([self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
+                             + ([self.sequence.items.ids] if self.sequence is not None else []))
         collaborative = Vocabulary(np.concatenate(collaborative_ids))
         self._ncf_columns = self.ncf.items.indices(collaborative.ids)
         self._ease_columns = self.ease.items.indices(collaborative.ids) if self.ease is not None else None
+        self._sequence_columns = (self.sequence.items.indices(collaborative.ids) if self.sequence is not None
+                                  else None)
         self._collaborative_columns = collaborative.indices(items.ids)
         self._ncf_rows = self.ncf.items.indices(items.ids)
         self._content_rows = self.content.items.indices(items.ids) if self.content is not None else None
@@ -375,12 +449,22 @@ class Ranker:
     def _parts(self, vector: UserVector, history: Mapping[int, float]) -> np.ndarray:
         """The three parts, float32 (3, len(items)), in :data:`PARTS` order: each z-scored, the
         content part then gated by the collaborative one (:class:`ContentGate`)."""
+        ncf_weight, ease_weight, next_weight = self.collaborative_mix.at(self.weights.regular_share(len(history)))
         ncf_z = zscore(self.ncf.net.rank_scores(vector))
-        collaborative = np.where(self._ncf_columns >= 0, ncf_z[np.maximum(self._ncf_columns, 0)], 0.0)
-        if self.ease is not None:
-            ease_z = zscore(self.ease.score(user_id=None, history=history))
-            collaborative += EASE_WEIGHT * np.where(self._ease_columns >= 0, ease_z[np.maximum(self._ease_columns, 0)],
+        collaborative = ncf_weight * np.where(self._ncf_columns >= 0, ncf_z[np.maximum(self._ncf_columns, 0)], 0.0)
+        if self.ease is not None and ease_weight:
+            if self.ease_recency is not None and history:
+                boost, span = self.ease_recency
+                ease = self.ease.weighted_score(history, recency_weights(len(history), boost=boost, span=span))
+            else:
+                ease = self.ease.score(user_id=None, history=history)
+            ease_z = zscore(ease)
+            collaborative += ease_weight * np.where(self._ease_columns >= 0, ease_z[np.maximum(self._ease_columns, 0)],
                                                     0.0)
+        if self.sequence is not None and next_weight:
+            next_z = zscore(self.sequence.score(user_id=None, history=history))
+            collaborative += next_weight * np.where(self._sequence_columns >= 0,
+                                                             next_z[np.maximum(self._sequence_columns, 0)], 0.0)
         collaborative = collaborative.astype(np.float32).astype(np.float64)
         columns = self._collaborative_columns
         collaborative = np.where(columns >= 0, collaborative[np.maximum(columns, 0)], np.nan)

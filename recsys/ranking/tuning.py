@@ -31,8 +31,10 @@ from recsys.ranking.ranker import (
     WeightSchedule,
     blend_stars,
     product_ease,
+    product_sequence,
     product_stars_mf,
 )
+from recsys.sequence import histories_in_time_order
 
 #: (new_until, regular_from) pairs tried by tune_product.
 SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
@@ -84,8 +86,7 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEV
 def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
     """Validation cases for known users: their fitting ratings as history (scored as
     themselves), their held-out ratings >= ``relevant_stars`` as relevant."""
-    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
-                 for u, g in fit.groupby("user_id", sort=True)}
+    histories = histories_in_time_order(fit)
     liked = held_out[held_out["rating"] >= relevant_stars].groupby("user_id")["movie_id"]
     return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
 
@@ -97,8 +98,7 @@ def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 1
     movie, ranked against ``n_negatives`` movies of ``fit`` they never rated (in ``fit`` or
     ``held_out``), drawn with ``default_rng([seed, user_id])``. People with fewer never-rated
     movies than that are skipped."""
-    histories = {int(u): dict(zip(g["movie_id"].astype(int), g["rating"].astype(float)))
-                 for u, g in fit.groupby("user_id", sort=True)}
+    histories = histories_in_time_order(fit)
     rated = pd.concat([fit[["user_id", "movie_id"]], held_out[["user_id", "movie_id"]]])
     rated = {int(u): g.to_numpy(dtype=np.int64) for u, g in rated.groupby("user_id", sort=True)["movie_id"]}
     catalog = np.unique(fit["movie_id"].to_numpy(dtype=np.int64))
@@ -282,7 +282,7 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     def ranker(train):
         ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
         return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None,
-                      stars_mf=product_stars_mf(seed)).fit(train)
+                      stars_mf=product_stars_mf(seed), sequence=product_sequence()).fit(train)
 
     outer = cold_split(ratings, seed=seed)
     inner_cold = cold_split(outer.train, seed=validation_seed)

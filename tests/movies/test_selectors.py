@@ -28,6 +28,33 @@ def test_visitor_state_reads_ratings_and_both_flag_kinds(catalog):
     assert selectors.visitor_state(visitor=None) == selectors.VisitorState()
 
 
+def test_a_visitors_ratings_are_read_oldest_first_by_when_they_were_last_given(catalog):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from movies.models import VisitorRating
+
+    visitor = Visitor.objects.create()
+    for movie_id in (3, 1, 2):
+        services.rating_record(visitor=visitor, movie_id=movie_id, rating=4.0)
+    now = timezone.now()
+    # Re-rating 3 last makes it the latest; 1 and 2 keep their order.
+    for movie_id, minutes in ((1, 1), (2, 2), (3, 3)):
+        VisitorRating.objects.filter(visitor=visitor, movie_id=movie_id).update(
+            updated_at=now + timedelta(minutes=minutes))
+    assert list(selectors.visitor_state(visitor=visitor).ratings) == [1, 2, 3]
+
+
+def test_a_movielens_users_ratings_are_read_in_time_order(catalog):
+    from movies.api.selectors import movielens_user_ratings
+    from movies.models import Rating
+
+    for movie_id, timestamp in ((1, 30), (2, 10), (3, 20)):
+        Rating.objects.create(user_id=77, movie_id=movie_id, rating=3.5, timestamp=timestamp)
+    assert list(movielens_user_ratings(user_id=77)) == [2, 3, 1]
+
+
 def test_grid_has_the_configured_size_and_no_seen_movies(catalog, settings):
     settings.RATING_GRID_SIZE = 12
     state = state_with({1: 4.0, 2: 3.0}, skipped={3, 4}, hidden={5})

@@ -19,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "ncf", "product"]
+DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "next-movies", "ncf", "product"]
 PROTOCOL_CHOICES = {"warm": ["warm"], "cold": ["cold"], "loo": ["loo"], "both": ["warm", "cold"],
                     "all": ["warm", "cold", "loo"]}
 

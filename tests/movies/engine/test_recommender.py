@@ -145,7 +145,7 @@ def test_startup_trains_in_the_background_then_serves_the_model(engine_settings)
     assert recommender.model_info().status == "training"  # TensorFlow alone takes seconds to import
     assert recommender.wait_until_ready(300)
     info = recommender.model_info()
-    assert info.status == "ready" and info.kind == "ncf-implicit+ease+mf"
+    assert info.status == "ready" and info.kind == "ncf-implicit+ease+next+mf"
     loaded = artifacts.load_current(engine_settings.MODEL_DIR)
     assert loaded.path != broken and loaded.metadata["source"] == "startup"
     assert len(recommender.recommend(ratings={1: 5.0}, n=10)) == 10
@@ -183,7 +183,7 @@ def test_the_site_shows_the_ncf_and_the_saved_mf_stars_averaged(engine_settings)
     ease = EASEScorer.from_weights(extras["ease_movie_ids"], extras["ease_weights"])
     save_model(engine_settings, extras=saved_extras(ease=ease, stars_mf=mf, counts=extras["rating_counts"]))
     assert recommender.wait_until_ready(30)
-    assert recommender.model_info().kind == "ncf-implicit+ease+mf"
+    assert recommender.model_info().kind == "ncf-implicit+ease+mf"  # saved without the successor model
     ratings = {1: 5.0, 2: 4.0, 3: 1.0}
     ncf = recommender._engine.scorer.predict_ratings(user_id=None, history=ratings, movie_ids=range(4, 41))
     folded = mf.predict_ratings(user_id=None, history=ratings, movie_ids=range(4, 41))

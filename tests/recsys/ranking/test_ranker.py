@@ -16,22 +16,27 @@ from recsys.primitives import top_k, zscore
 from recsys.protocol import Scorer
 from recsys.ranking.ranker import (
     COLLABORATIVE,
+    COLLABORATIVE_MIX,
     CONTENT,
+    EASE_RECENCY,
     PARTS,
     POPULARITY,
     PRODUCT_CONTENT_GATE,
     PRODUCT_WEIGHTS,
     STARS_MF_FACTORS,
     STARS_NCF_SHARE,
+    CollaborativeMix,
     ContentGate,
     Ranker,
     SideFits,
     WeightSchedule,
     loaded_parts,
+    product_sequence,
     product_stars_mf,
     rating_counts,
     saved_extras,
 )
+from recsys.sequence import NextMoviesScorer, recency_weights
 from tests.recsys.conftest import N_MOVIES, tiny_config
 
 
@@ -79,14 +84,23 @@ def test_score_is_the_scheduled_sum_of_its_z_scored_parts(structured_frame):
     ncf = _ncf_with_random_weights()
     ease = EASEScorer(l2=10.0, max_items=25).fit(structured_frame)
     counts = rating_counts(structured_frame, ncf.items)
-    ranker = Ranker.from_parts(ncf, ease=ease, content=None, rating_counts=counts)
+    sequence = NextMoviesScorer(max_items=20).fit(structured_frame)
+    ranker = Ranker.from_parts(ncf, ease=ease, content=None, rating_counts=counts, sequence=sequence)
     assert isinstance(ranker, Scorer) and ranker.predicts_ratings
-    history = {1: 5.0, 2: 4.5, 25: 1.0}
+    history = {1: 5.0, 2: 4.5, 25: 1.0}  # oldest first: 25 is the latest
 
     ncf_z = zscore(ncf.score(user_id=None, history=history))
-    ease_z = zscore(ease.score(user_id=None, history=history))
+    # EASE counts the latest ratings most: 1 + boost * exp(-age / span).
+    boost, span = EASE_RECENCY
+    ease_rows = ease.items.indices(list(history))
+    ease_raw = (recency_weights(3, boost=boost, span=span)[:, None] * ease.weights[ease_rows]).sum(axis=0)
+    ease_z = zscore(ease_raw)
     ease_cols = ease.items.indices(ncf.items.ids)
-    collaborative = ncf_z + np.where(ease_cols >= 0, ease_z[np.maximum(ease_cols, 0)], 0.0)  # unknown: mean
+    next_z = zscore(sequence.score(user_id=None, history=history))
+    next_cols = sequence.items.indices(ncf.items.ids)
+    ncf_w, ease_w, next_w = COLLABORATIVE_MIX.new  # three ratings: a new person
+    collaborative = (ncf_w * ncf_z + ease_w * np.where(ease_cols >= 0, ease_z[np.maximum(ease_cols, 0)], 0.0)
+                     + next_w * np.where(next_cols >= 0, next_z[np.maximum(next_cols, 0)], 0.0))  # unknown: mean
     popularity = np.log1p(counts.astype(np.float64))
     w = PRODUCT_WEIGHTS.for_count(3)
     expected = w[1] * zscore(collaborative) + w[2] * zscore(popularity)
@@ -172,13 +186,16 @@ def test_side_fits_on_a_thread_give_exactly_what_fitting_in_turn_gives(structure
     said = []
     in_turn = SideFits(structured_frame, 7, background=False)
     beside = SideFits(structured_frame, 7, on_step=said.append, background=True)
-    (ease, mf), (ease_bg, mf_bg) = in_turn.result(), beside.result()
+    (ease, mf, sequence), (ease_bg, mf_bg, sequence_bg) = in_turn.result(), beside.result()
     assert beside._thread is not None and not beside._thread.is_alive()
     np.testing.assert_array_equal(ease_bg.weights, ease.weights)
     for name, array in mf.item_side().items():
         np.testing.assert_array_equal(mf_bg.item_side()[name], array)
+    for name, array in sequence.arrays().items():
+        np.testing.assert_array_equal(sequence_bg.arrays()[name], array)
     assert [line.split(" in ")[0] for line in said] == [
-        f"biased MF for the stars ({STARS_MF_FACTORS} factors)", f"EASE over {len(ease.items):,} movies"]
+        f"biased MF for the stars ({STARS_MF_FACTORS} factors)", f"EASE over {len(ease.items):,} movies",
+        f"successors of {len(sequence.items):,} movies ({sequence.successors.nnz:,} links)"]
     assert all(line.endswith("(beside the NCF)") for line in said)
 
 
@@ -190,6 +207,7 @@ def test_a_large_mf_is_fitted_before_the_ncf_and_only_ease_beside_it(structured_
     side.result()
     assert said[0].startswith("biased MF") and not said[0].endswith("(beside the NCF)")
     assert said[1].startswith("EASE") and said[1].endswith("(beside the NCF)")
+    assert said[2].startswith("successors") and said[2].endswith("(beside the NCF)")
 
 
 def test_a_side_fit_that_fails_on_its_thread_fails_the_training(structured_frame):
@@ -303,15 +321,17 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
     from recsys.ncf import artifacts
 
     fitted = Ranker(NCFScorer(tiny_config(epochs=2)), ease=EASEScorer(l2=10.0), content=None,
-                    stars_mf=product_stars_mf(seed=2)).fit(structured_frame)
-    assert fitted.stars_mf.factors == STARS_MF_FACTORS
+                    stars_mf=product_stars_mf(seed=2), sequence=product_sequence()).fit(structured_frame)
+    assert fitted.stars_mf.factors == STARS_MF_FACTORS and fitted.sequence.successors.nnz > 0
     path = artifacts.save_artifact(tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
                                    weights=fitted.ncf.train_result.weights, metadata={},
                                    extras=saved_extras(ease=fitted.ease, stars_mf=fitted.stars_mf,
-                                                       counts=rating_counts(structured_frame, fitted.ncf.items)))
+                                                       counts=rating_counts(structured_frame, fitted.ncf.items),
+                                                       sequence=fitted.sequence))
     parts = loaded_parts(artifacts.load_artifact(path))
     loaded = Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
-                               stars_mf=parts.stars_mf)
+                               stars_mf=parts.stars_mf, sequence=parts.sequence)
+    assert repr(loaded).startswith("Ranker(ncf + ease + next + popularity")
     history, movies = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}, list(range(1, N_MOVIES + 1))
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
                                   fitted.score(user_id=None, history=history))
@@ -321,7 +341,7 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
     older = loaded_parts(artifacts.load_artifact(artifacts.save_artifact(
         tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
         weights=fitted.ncf.train_result.weights, metadata={})))
-    assert (older.ease, older.stars_mf) == (None, None) and not older.rating_counts.any()
+    assert (older.ease, older.stars_mf, older.sequence) == (None, None, None) and not older.rating_counts.any()
 
 
 GOLDEN = Path(__file__).with_name("golden_picks.json")
@@ -339,6 +359,7 @@ def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_fr
     ranker = Ranker.from_parts(ncf, ease=EASEScorer(l2=10.0, max_items=25).fit(structured_frame),
                                content=_content_index(), rating_counts=rating_counts(structured_frame, ncf.items),
                                weights=recorded, content_gate=None)
+    ranker.ease_recency = None  # nor EASE's recency weighting, nor (no model) the successor part
     cases = json.loads(GOLDEN.read_text())["cases"]
     assert len(cases) == 54
     for case in cases:
@@ -353,3 +374,30 @@ def test_recommend_gives_exactly_the_picks_of_the_path_it_replaced(structured_fr
         # of z-scores of order 1, so near 0 its error is absolute (-0.0371014922 for -0.0371016413).
         assert [p.score for p in picks] == pytest.approx([pick[1] for pick in case["picks"]], rel=1e-6, abs=1e-6), case
         assert [p.stars for p in picks] == pytest.approx([pick[2] for pick in case["picks"]], rel=1e-6), case
+
+
+def test_the_collaborative_mix_moves_from_new_to_regular_and_refuses_bad_weights():
+    mix = CollaborativeMix(new=(1.0, 1.0, 0.0), regular=(0.5, 1.0, 1.0))
+    assert mix.at(0.0) == (1.0, 1.0, 0.0) and mix.at(1.0) == (0.5, 1.0, 1.0)
+    assert mix.at(0.5) == pytest.approx((0.75, 1.0, 0.5))
+    for bad in [(1.0, -0.1, 1.0), (0.0, 0.0, 0.0), (1.0, 1.0)]:
+        with pytest.raises(ValueError, match="three weights"):
+            CollaborativeMix(new=bad, regular=(1.0, 1.0, 1.0))
+
+
+def test_the_successor_part_lifts_what_follows_the_latest_rating(structured_frame):
+    """The same two ratings in the other order: the successors of the latest one move up."""
+    ncf = _ncf_with_random_weights()
+    sequence = NextMoviesScorer(max_items=None, min_ratings=1).fit(structured_frame)
+    only_next = CollaborativeMix(new=(0.0, 0.0, 1.0), regular=(0.0, 0.0, 1.0))
+    ranker = Ranker.from_parts(ncf, ease=None, content=None, rating_counts=rating_counts(structured_frame, ncf.items),
+                               sequence=sequence)
+    ranker.collaborative_mix = only_next
+    first, second = 1, 21
+    a = ranker.parts(user_id=None, history={first: 4.0, second: 4.0})[1]
+    b = ranker.parts(user_id=None, history={second: 4.0, first: 4.0})[1]
+    expected_a = zscore(sequence.score(user_id=None, history={first: 4.0, second: 4.0}))
+    np.testing.assert_allclose(a, zscore(expected_a[sequence.items.indices(ncf.items.ids)]), atol=1e-5)
+    follows_second = sequence.successors[sequence.items.index(second)].toarray().ravel()
+    top = sequence.items.ids[np.argmax(follows_second)]
+    assert a[ncf.items.index(top)] > b[ncf.items.index(top)]

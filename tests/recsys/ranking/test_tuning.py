@@ -79,11 +79,13 @@ def test_cold_cases_reveal_first_k_by_time():
 
 
 def test_warm_cases_pair_fitting_history_with_held_out_likes():
-    fit = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [10, 11, 10], "rating": [4.0, 2.0, 3.0]})
+    fit = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [10, 11, 10], "rating": [4.0, 2.0, 3.0],
+                        "timestamp": [7, 3, 1]})
     held = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [12, 13, 14], "rating": [5.0, 1.0, 2.0]})
     cases = warm_cases(fit, held)
     assert len(cases) == 1
-    assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {10: 4.0, 11: 2.0}, {12})
+    assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {11: 2.0, 10: 4.0}, {12})
+    assert list(cases[0].history) == [11, 10]  # oldest first: the ranker reads the latest ratings most
 
 
 def test_loo_cases_rank_the_next_rating_whatever_its_stars_against_never_rated_movies():
