@@ -41,6 +41,9 @@ def recency_weights(n: int, *, boost: float, span: float) -> np.ndarray:
     return 1.0 + boost * np.exp(-age / span)
 
 
+_PAIR_BLOCK = 1 << 20  # ratings whose successor pairs are counted at once
+
+
 class NextMoviesScorer:
     """Successor probabilities between movies (module docstring); follows :class:`recsys.protocol.Scorer`.
 
@@ -107,23 +110,26 @@ class NextMoviesScorer:
             raise ValueError("cannot fit on an empty ratings frame")
         self.items = Vocabulary(self._kept(train))
         n = len(self.items)
-        people = train["user_id"].to_numpy(dtype=np.int64)
-        movies = train["movie_id"].to_numpy(dtype=np.int64)
-        order = np.lexsort((movies, train["timestamp"].to_numpy(), people))  # person, time, movie id
-        codes = self.items.indices(movies[order])
-        people = people[order]
-        del order, movies
+        order = np.lexsort((train["movie_id"].to_numpy(), train["timestamp"].to_numpy(),
+                            train["user_id"].to_numpy()))  # person, then time, then movie id
+        codes = self.items.indices(train["movie_id"].to_numpy(dtype=np.int64)).astype(np.int32)[order]
+        people = train["user_id"].to_numpy(dtype=np.int64)[order]
+        del order
         keep = codes >= 0
-        codes, people = codes[keep].astype(np.int64), people[keep]
+        codes, people = codes[keep], people[keep]
         # A dense n x n float32 table (400 MB for 10,000 movies, like EASE's weights) takes the
-        # counts: its size does not grow with the number of ratings, and one step distance at a
-        # time keeps at most one pair per rating in memory.
+        # counts: its size does not grow with the number of ratings, and the pairs are added a
+        # block of ratings at a time, so they never take more than a few MB.
         counts = np.zeros(n * n, dtype=np.float32)
-        for step in range(1, self.window + 1):
-            same = people[step:] == people[:-step]
-            if not same.any():
-                break
-            np.add.at(counts, codes[:-step][same] * n + codes[step:][same], np.float32(self.decay ** (step - 1)))
+        for start in range(0, codes.size, _PAIR_BLOCK):
+            for step in range(1, self.window + 1):
+                end = min(start + _PAIR_BLOCK, codes.size - step)
+                if end <= start:
+                    break
+                same = people[start:end] == people[start + step:end + step]
+                first = codes[start:end][same].astype(np.int64)
+                np.add.at(counts, first * n + codes[start + step:end + step][same],
+                          np.float32(self.decay ** (step - 1)))
         del codes, people
         self.successors = self._pruned(counts.reshape(n, n))
         return self
