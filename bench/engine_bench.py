@@ -12,9 +12,9 @@ Measures:
   for 10 picks) for a person with 20 ratings, p50/p99 over 200 people, with the trained model
   (ml-latest-small, 9.7k movies; + content when ``--content-dir`` holds a built index) and
   with random weights at ml-25m catalog size (62,423 movies, EASE and the successors over
-  10,000); each twice: without the successor part and EASE's recency weighting (before) and
-  with them (after, what the site serves), the two alternated request by request so both see
-  the same load.
+  10,000); each twice: with every rating counted in the popularity part (before) and with new
+  people's popularity counting liked ratings (after, what the site serves; at 20 ratings the
+  two are mixed), the two alternated request by request so both see the same load.
 
 NumPy runs with one BLAS thread (as a web worker should: OPENBLAS_NUM_THREADS=1), since
 threads only add contention at these sizes.
@@ -161,6 +161,7 @@ def main() -> None:
     from recsys.ranking.ranker import (
         STARS_MF_FACTORS,
         Ranker,
+        liked_counts,
         product_ease,
         product_sequence,
         product_stars_mf,
@@ -183,12 +184,12 @@ def main() -> None:
     sequence = product_sequence().fit(frame)
     row(f"successors fit over {len(sequence.items):,} movies ({sequence.successors.nnz:,} links)",
         f"{time.perf_counter() - started:.1f} s")
-    counts = rating_counts(frame, ncf.items)
-    before = Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf)
-    before.ease_recency = None
-    rankers = {"before (no successors)": before,
-               "after (successors, recency)": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts,
-                                                                stars_mf=stars_mf, sequence=sequence)}
+    counts, liked = rating_counts(frame, ncf.items), liked_counts(frame, ncf.items)
+    rankers = {"before (every rating counts)": Ranker.from_parts(ncf, ease=ease, content=content, rating_counts=counts,
+                                                                 stars_mf=stars_mf, sequence=sequence),
+               "after (liked counts for new people)": Ranker.from_parts(ncf, ease=ease, content=content,
+                                                                        rating_counts=counts, stars_mf=stars_mf,
+                                                                        sequence=sequence, liked_counts=liked)}
     histories = [dict(zip(ncf.items.raw(items).tolist(), stars.tolist())) for items, stars in
                  histories_from(frame, artifact.items, rng, count=200)]
     bench_ranker(rankers, f"{len(ncf.items):,} movies, content {'on' if content else 'off'}", histories)
@@ -203,12 +204,14 @@ def main() -> None:
     big_successors = np.sort(rng.choice(10_000, size=(10_000, 200)), axis=1)  # 200 links a movie
     big_sequence = NextMoviesScorer.from_arrays(np.arange(1, 10_001), np.arange(0, 2_000_001, 200),
                                                 big_successors.ravel(), rng.random(2_000_000).astype(np.float32))
-    big_before = Ranker.from_parts(big_ncf, ease=big_ease, content=None, rating_counts=big_counts, stars_mf=big_mf)
-    big_before.ease_recency = None
-    big_rankers = {"before (no successors)": big_before,
-                   "after (successors, recency)": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
-                                                                    rating_counts=big_counts, stars_mf=big_mf,
-                                                                    sequence=big_sequence)}
+    big_liked = rng.binomial(big_counts, 0.5)
+    big_rankers = {"before (every rating counts)": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
+                                                                     rating_counts=big_counts, stars_mf=big_mf,
+                                                                     sequence=big_sequence),
+                   "after (liked counts for new people)": Ranker.from_parts(big_ncf, ease=big_ease, content=None,
+                                                                            rating_counts=big_counts, stars_mf=big_mf,
+                                                                            sequence=big_sequence,
+                                                                            liked_counts=big_liked)}
     big_histories = [dict(zip((rng.choice(62_423, 20, replace=False) + 1).tolist(),
                               rng.choice(np.arange(1, 11) / 2, 20).tolist())) for _ in range(200)]
     bench_ranker(big_rankers, "62,423 movies, EASE over 10,000, content off", big_histories)

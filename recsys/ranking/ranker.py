@@ -8,7 +8,10 @@ every other single model (docs/evaluation.md), so the product mixes three parts:
   weighted by :data:`COLLABORATIVE_MIX`;
 * content: the person's taste profile against every movie's text (when the content index has
   been built; otherwise that part scores 0 and the other two decide);
-* popularity: log of the number of training ratings.
+* popularity: log of the number of training ratings; for new people, of the number of liked ones
+  (>= :data:`LIKED_STARS`), moving to all ratings as the weights move to ``regular`` (the films many
+  people rated *and liked* are what a new person goes on to like; for regular people the count of
+  every rating ranks a little better, docs/evaluation.md).
 
 Each part is z-scored per person, then mixed with weights that move from
 :data:`PRODUCT_WEIGHTS`'s ``new`` triple (few ratings: popularity is the strongest signal) to
@@ -277,6 +280,12 @@ def rating_counts(train: pd.DataFrame, items: Vocabulary) -> np.ndarray:
     return counts.reindex(items.ids).fillna(0).to_numpy(np.int64)
 
 
+def liked_counts(train: pd.DataFrame, items: Vocabulary, liked_stars: float = LIKED_STARS) -> np.ndarray:
+    """Training ratings of at least ``liked_stars`` per movie, aligned with ``items``."""
+    counts = train.loc[train["rating"] >= liked_stars].groupby("movie_id").size()
+    return counts.reindex(items.ids).fillna(0).to_numpy(np.int64)
+
+
 #: The saved arrays of the stars' biased MF (``stars_mf_<name>`` among an artifact's extras), in
 #: :meth:`recsys.baselines.BiasedMFScorer.from_item_side`'s argument order.
 STARS_MF_ARRAYS = ("movie_ids", "item_factors", "item_bias", "params")
@@ -287,11 +296,14 @@ SEQUENCE_ARRAYS = ("movie_ids", "indptr", "indices", "data")
 
 
 def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray,
-                 sequence: NextMoviesScorer | None = None) -> dict[str, np.ndarray]:
+                 sequence: NextMoviesScorer | None = None, liked: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The arrays an artifact keeps beside the NCF (``save_artifact(extras=...)``): EASE, the
-    stars' MF, the rating counts and the successor model; :func:`loaded_parts` reads them back."""
+    stars' MF, the rating counts (all, and ``liked``: :func:`liked_counts`) and the successor
+    model; :func:`loaded_parts` reads them back."""
     extras = {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
               **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
+    if liked is not None:
+        extras["liked_counts"] = liked
     if sequence is not None:
         extras.update({f"next_{name}": array for name, array in sequence.arrays().items()})
     return extras
@@ -306,12 +318,14 @@ class LoadedParts:
     stars_mf: BiasedMFScorer | None
     rating_counts: np.ndarray
     sequence: NextMoviesScorer | None = None
+    liked_counts: np.ndarray | None = None
 
 
 def loaded_parts(artifact) -> LoadedParts:
     """The ranker's parts from a loaded :class:`recsys.ncf.artifacts.Artifact`. An older artifact
     may lack EASE (then None), the stars' MF (None: the NCF's stars alone), the rating counts
-    (zeros: popularity ties everywhere) or the successor model (None)."""
+    (zeros: popularity ties everywhere), the liked counts (None: every rating counts for
+    everybody) or the successor model (None)."""
     extras = artifact.extras
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     ease = None
@@ -326,7 +340,11 @@ def loaded_parts(artifact) -> LoadedParts:
     counts = extras.get("rating_counts")
     if counts is None or len(counts) != len(artifact.items):
         counts = np.zeros(len(artifact.items))
-    return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts), sequence=sequence)
+    liked = extras.get("liked_counts")
+    if liked is not None and len(liked) != len(artifact.items):
+        liked = None
+    return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts), sequence=sequence,
+                       liked_counts=None if liked is None else np.asarray(liked))
 
 
 @dataclass(frozen=True)
@@ -409,23 +427,27 @@ class Ranker:
         if self.sequence is not None:
             self.sequence.fit(train)
         items = Vocabulary(train["movie_id"].to_numpy())
-        return self._attach(items, rating_counts(train, items))
+        return self._attach(items, rating_counts(train, items), liked_counts(train, items))
 
     @classmethod
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
                    content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
-                   stars_mf: BiasedMFScorer | None = None, sequence: NextMoviesScorer | None = None) -> Ranker:
+                   stars_mf: BiasedMFScorer | None = None, sequence: NextMoviesScorer | None = None,
+                   liked_counts: np.ndarray | None = None) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
         index (or None), the training rating count of each NCF movie, the saved stars' MF (or
-        None) and the saved successor model (or None)."""
+        None), the saved successor model (or None) and the liked count of each NCF movie (None:
+        new people's popularity counts every rating, as regular people's does)."""
         counts = np.asarray(rating_counts, dtype=np.float64)
-        if counts.shape != (len(ncf.items),):
-            raise ValueError(f"{counts.shape[0] if counts.ndim else 0} rating counts for {len(ncf.items)} movies")
+        liked = None if liked_counts is None else np.asarray(liked_counts, dtype=np.float64)
+        for name, values in (("rating", counts), ("liked", liked)):
+            if values is not None and values.shape != (len(ncf.items),):
+                raise ValueError(f"{values.shape[0] if values.ndim else 0} {name} counts for {len(ncf.items)} movies")
         return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
-                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts)
+                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts, liked)
 
-    def _attach(self, items: Vocabulary, counts: np.ndarray) -> Ranker:
+    def _attach(self, items: Vocabulary, counts: np.ndarray, liked: np.ndarray | None = None) -> Ranker:
         self.items = items
         collaborative_ids = ([self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
                              + ([self.sequence.items.ids] if self.sequence is not None else []))
@@ -439,8 +461,23 @@ class Ranker:
         self._content_rows = self.content.items.indices(items.ids) if self.content is not None else None
         self._mf_rows = self.stars_mf.items.indices(items.ids) if self.stars_mf is not None else None
         # The same for everybody: once here, not per request.
-        self._popularity = zscore(np.log1p(np.asarray(counts, np.float64)).astype(np.float32)).astype(np.float32)
+        self._popularity = self._log_zscore(counts)
+        self._liked_popularity = None if liked is None else self._log_zscore(liked)
         return self
+
+    @staticmethod
+    def _log_zscore(counts: np.ndarray) -> np.ndarray:
+        return zscore(np.log1p(np.asarray(counts, np.float64)).astype(np.float32)).astype(np.float32)
+
+    def _popularity_for(self, regular_share: float) -> np.ndarray:
+        """The popularity part of a person ``regular_share`` of the way from new to regular:
+        liked counts for new people, all counts for regular ones, linear between."""
+        if self._liked_popularity is None or regular_share >= 1.0:
+            return self._popularity
+        if regular_share <= 0.0:
+            return self._liked_popularity
+        t = np.float32(regular_share)
+        return ((np.float32(1) - t) * self._liked_popularity + t * self._popularity).astype(np.float32)
 
     # -- scoring -----------------------------------------------------------------------------
     def _user(self, user_id: int | None, history: Mapping[int, float]) -> UserVector:
@@ -449,7 +486,8 @@ class Ranker:
     def _parts(self, vector: UserVector, history: Mapping[int, float]) -> np.ndarray:
         """The three parts, float32 (3, len(items)), in :data:`PARTS` order: each z-scored, the
         content part then gated by the collaborative one (:class:`ContentGate`)."""
-        ncf_weight, ease_weight, next_weight = self.collaborative_mix.at(self.weights.regular_share(len(history)))
+        regular_share = self.weights.regular_share(len(history))
+        ncf_weight, ease_weight, next_weight = self.collaborative_mix.at(regular_share)
         ncf_z = zscore(self.ncf.net.rank_scores(vector))
         collaborative = ncf_weight * np.where(self._ncf_columns >= 0, ncf_z[np.maximum(self._ncf_columns, 0)], 0.0)
         if self.ease is not None and ease_weight:
@@ -481,9 +519,8 @@ class Ranker:
         content = zscore(content).astype(np.float32)
         collaborative = zscore(collaborative).astype(np.float32)
         if self.content_gate is not None and self.content is not None:
-            strength = self.weights.regular_share(len(history))
-            content = self.content_gate.apply(content, collaborative, strength).astype(np.float32)
-        return np.stack([content, collaborative, self._popularity])
+            content = self.content_gate.apply(content, collaborative, regular_share).astype(np.float32)
+        return np.stack([content, collaborative, self._popularity_for(regular_share)])
 
     def _weights(self, history: Mapping[int, float]) -> np.ndarray:
         return self.weights.for_count(len(history)).astype(np.float32)[:, None]

@@ -39,6 +39,10 @@ def test_train_ncf_writes_a_model_the_site_loads(tmp_path, capsys):
     frame = pd.read_csv(data / "ratings.csv")
     expected = frame.groupby("movieId").size().reindex(loaded.items.ids).to_numpy()
     assert loaded.extras["rating_counts"].tolist() == expected.tolist()
+    # New people's popularity counts the ratings of 4 stars or more.
+    liked = frame[frame["rating"] >= 4].groupby("movieId").size().reindex(loaded.items.ids).fillna(0)
+    assert loaded.extras["liked_counts"].tolist() == liked.astype(int).tolist()
+    assert 0 < loaded.extras["liked_counts"].sum() < loaded.extras["rating_counts"].sum()
     # And the biased MF whose stars are averaged with the NCF's: 16 factors for each of the 40 movies.
     assert "biased MF for the stars (16 factors) in " in out
     assert loaded.extras["stars_mf_item_factors"].shape == (40, 16)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import recsys.ranking.ranker as ranker_module
@@ -30,6 +31,7 @@ from recsys.ranking.ranker import (
     Ranker,
     SideFits,
     WeightSchedule,
+    liked_counts,
     loaded_parts,
     product_sequence,
     product_stars_mf,
@@ -69,6 +71,42 @@ def test_weight_schedule_interpolates_between_new_and_regular():
     np.testing.assert_allclose(w.for_count(500), [0.3, 0.6, 0.1])
     np.testing.assert_allclose(WeightSchedule((2, 1, 1), (1, 1, 1), 1, 2).for_count(0), [0.5, 0.25, 0.25])
     assert [w.regular_share(n) for n in (0, 10, 20, 30, 500)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+def test_liked_counts_count_only_ratings_of_four_stars_or_more():
+    frame = pd.DataFrame({"user_id": [1, 2, 3, 1, 2, 3], "movie_id": [10, 10, 10, 20, 20, 30],
+                          "rating": [4.0, 3.5, 5.0, 1.0, 4.5, 3.9], "timestamp": [0] * 6})
+    items = Vocabulary([10, 20, 30, 40])
+    assert liked_counts(frame, items).tolist() == [2, 1, 0, 0]
+    assert rating_counts(frame, items).tolist() == [3, 2, 1, 0]
+
+
+def test_new_peoples_popularity_counts_liked_ratings_and_moves_to_every_rating(structured_frame):
+    ncf = _ncf_with_random_weights()
+    counts, liked = rating_counts(structured_frame, ncf.items), liked_counts(structured_frame, ncf.items)
+    assert (liked != counts).any()
+    ranker = Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts, liked_counts=liked)
+    every = zscore(np.log1p(counts.astype(np.float64)))
+    only_liked = zscore(np.log1p(liked.astype(np.float64)))
+
+    def popularity(n_ratings):
+        history = dict.fromkeys(range(1, n_ratings + 1), 4.0)
+        return ranker.parts(user_id=None, history=history)[PARTS.index(POPULARITY)]
+
+    schedule = PRODUCT_WEIGHTS
+    np.testing.assert_allclose(popularity(0), only_liked, atol=1e-6)
+    np.testing.assert_allclose(popularity(schedule.new_until), only_liked, atol=1e-6)
+    np.testing.assert_allclose(popularity(schedule.regular_from), every, atol=1e-6)
+    between = (schedule.new_until + schedule.regular_from) // 2
+    share = schedule.regular_share(between)
+    assert 0 < share < 1
+    np.testing.assert_allclose(popularity(between), (1 - share) * only_liked + share * every, atol=1e-6)
+    # Without liked counts (an older model) every person's popularity counts every rating.
+    older = Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts)
+    np.testing.assert_allclose(older.parts(user_id=None, history={1: 4.0})[PARTS.index(POPULARITY)], every,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="39 liked counts for 40 movies"):
+        Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts, liked_counts=liked[:-1])
 
 
 def test_primitives_top_k_and_zscore():
@@ -176,7 +214,8 @@ def test_fitting_equals_loading_the_saved_parts(structured_frame):
     assert fitted.items.ids.tolist() == list(range(1, N_MOVIES + 1))
     # What the site does with a saved model: the same parts, counts from the same ratings.
     loaded = Ranker.from_parts(fitted.ncf, ease=EASEScorer.from_weights(fitted.ease.items.ids, fitted.ease.weights),
-                               content=None, rating_counts=rating_counts(structured_frame, fitted.ncf.items))
+                               content=None, rating_counts=rating_counts(structured_frame, fitted.ncf.items),
+                               liked_counts=liked_counts(structured_frame, fitted.ncf.items))
     history = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
                                   fitted.score(user_id=None, history=history))
@@ -327,10 +366,11 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
                                    weights=fitted.ncf.train_result.weights, metadata={},
                                    extras=saved_extras(ease=fitted.ease, stars_mf=fitted.stars_mf,
                                                        counts=rating_counts(structured_frame, fitted.ncf.items),
-                                                       sequence=fitted.sequence))
+                                                       sequence=fitted.sequence,
+                                                       liked=liked_counts(structured_frame, fitted.ncf.items)))
     parts = loaded_parts(artifacts.load_artifact(path))
     loaded = Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
-                               stars_mf=parts.stars_mf, sequence=parts.sequence)
+                               stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts)
     assert repr(loaded).startswith("Ranker(ncf + ease + next + popularity")
     history, movies = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}, list(range(1, N_MOVIES + 1))
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
@@ -341,7 +381,8 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
     older = loaded_parts(artifacts.load_artifact(artifacts.save_artifact(
         tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
         weights=fitted.ncf.train_result.weights, metadata={})))
-    assert (older.ease, older.stars_mf, older.sequence) == (None, None, None) and not older.rating_counts.any()
+    assert (older.ease, older.stars_mf, older.sequence, older.liked_counts) == (None, None, None, None)
+    assert not older.rating_counts.any()
 
 
 GOLDEN = Path(__file__).with_name("golden_picks.json")
