@@ -14,7 +14,10 @@ For every person evaluated:
 * ranking metrics are averaged over people with at least one relevant movie; coverage@10,
   distinct@10 and novelty@10 (mean self-information) are over everybody's list; RMSE/MAE are
   over every test rating of a movie known in training, for scorers that predict stars
-  (``predicts_ratings``), and a missing prediction raises.
+  (``predicts_ratings``), and a missing prediction raises;
+* a scorer that reads time (``reads_time``) is asked at the person's time: that of the latest
+  rating in their history (the cold start's k-th, the last training rating otherwise), as a
+  site asks at "now". No scorer sees a rating made after it.
 
 Models come from a registry (name -> factory). ``product`` is :class:`recsys.ranking.ranker.Ranker`,
 the very object the site serves.
@@ -28,7 +31,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys.baselines import BiasedMFScorer, DampedMeanScorer, EASEScorer, IALSScorer, ItemKNNScorer, PopularityScorer
+from recsys.baselines import (
+    BiasedMFScorer,
+    DampedMeanScorer,
+    EASEScorer,
+    IALSScorer,
+    ItemKNNScorer,
+    PopularityScorer,
+    RecentPopularityScorer,
+)
 from recsys.data.splits import cold_split, leave_one_out_split, warm_split
 from recsys.evaluation import metrics
 from recsys.evaluation.tuned import ValidatedScorer
@@ -78,6 +89,10 @@ def _product(options: Mapping):
     from recsys.ranking.ranker import Ranker, product_ease, product_sequence, product_stars_mf
 
     kwargs = {"weights": options["product_weights"]} if options.get("product_weights") else {}
+    if options.get("release_years") is not None:
+        kwargs["release_years"] = options["release_years"]
+    if "product_recent_popularity" in options:
+        kwargs["recent_popularity"] = options["product_recent_popularity"]
     if "product_content_gate" in options:
         kwargs["content_gate"] = options["product_content_gate"]
     if options.get("product_stars_share") is not None:
@@ -115,6 +130,9 @@ REGISTRY: dict[str, ModelSpec] = {
     "product": ModelSpec(_product, product=True,
                          description="the site's ranker: NCF + EASE + popularity (+ content), tuned weights"),
     "popularity": ModelSpec(lambda o: PopularityScorer(), description="number of training ratings", seeded=False),
+    "recent-popularity": ModelSpec(lambda o: RecentPopularityScorer(release_years=o.get("release_years")),
+                                   description="liked ratings of the year before the person's time "
+                                               "(time-aware popularity)", seeded=False),
     "damped-mean": ModelSpec(lambda o: DampedMeanScorer(damping=5.0), description="Bayesian-average stars",
                              seeded=False),
     "item-knn": ModelSpec(lambda o: ItemKNNScorer(neighbours=100), description="item cosine, 100 neighbours",
@@ -132,7 +150,7 @@ REGISTRY: dict[str, ModelSpec] = {
     "ncf-seed003": ModelSpec(lambda o: _ncf(o, mode="regression", foldin="average"),
                              description="NeuMF trained on stars only, average fold-in"),
 }
-BASELINES = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "next-movies"]
+BASELINES = ["popularity", "recent-popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "next-movies"]
 PROTOCOLS = ("warm", "cold", "loo")
 
 
@@ -172,6 +190,27 @@ def _histories(frame: pd.DataFrame) -> dict[int, dict[int, float]]:
     return histories_in_time_order(frame)
 
 
+def _latest_times(frame: pd.DataFrame) -> dict[int, float]:
+    """Person -> the time of their latest rating in ``frame``."""
+    return {int(user): float(time) for user, time in frame.groupby("user_id", sort=True)["timestamp"].max().items()}
+
+
+def release_years(movies: pd.DataFrame | None) -> dict[int, int] | None:
+    """Movie id -> release year, from a ``year`` column or the titles' trailing "(1999)"; None
+    without movies."""
+    if movies is None:
+        return None
+    if "year" in movies.columns:
+        pairs = zip(movies["movie_id"], movies["year"])
+    elif "title" in movies.columns:
+        from recsys.data.titles import split_title_year
+
+        pairs = ((movie, split_title_year(title)[1]) for movie, title in zip(movies["movie_id"], movies["title"]))
+    else:
+        return None
+    return {int(movie): int(year) for movie, year in pairs if year is not None and not pd.isna(year)}
+
+
 def rank_candidates(scores: np.ndarray, excluded: np.ndarray, pool: int) -> np.ndarray:
     """Positions of the ``pool`` best candidates, best first; ties keep catalog order.
 
@@ -194,6 +233,8 @@ class _Case:
     #: Leave-one-out: person -> the only movies ranked besides their test movie (sampled
     #: negatives), and every test movie is relevant whatever its stars. None: rank the catalog.
     candidates: Mapping[int, np.ndarray] | None = None
+    #: Person -> the time of the latest rating in their history (what a scorer reading time is asked at).
+    times: Mapping[int, float] | None = None
 
 
 def _person_masks(catalog: np.ndarray, history: Mapping[int, float], test: pd.DataFrame, case: _Case, user: int):
@@ -250,11 +291,13 @@ def evaluate_scorer(scorer, case: _Case, *, catalog: np.ndarray, genres: np.ndar
     lists = {v: [] for v in variants}
     predicted, actual = [], []
     rates = scorer.predicts_ratings
+    reads_time = getattr(scorer, "reads_time", False) and case.times is not None
     for user, test in case.test.groupby("user_id", sort=True):
         user = int(user)
         history = case.histories.get(user, {})
         user_id = user if case.warm else None
-        raw = np.asarray(scorer.score(user_id=user_id, history=history), dtype=np.float64)
+        at = {"at": case.times.get(user)} if reads_time else {}
+        raw = np.asarray(scorer.score(user_id=user_id, history=history, **at), dtype=np.float64)
         scores = np.where(known, raw[safe_columns], -np.inf)
         excluded, test_ids, in_catalog, relevant_pos = _person_masks(catalog, history, test, case, user)
         if rates and in_catalog.any():
@@ -317,14 +360,16 @@ def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, 
         report.protocols["warm"] = {"description": split.description, **split.settings,
                                     "train_ratings": len(split.train), "test_ratings": len(split.test)}
         train_histories = _histories(split.train)
-        splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True))]))
+        splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True,
+                                                          times=_latest_times(split.train)))]))
     if "cold" in protocols:
         cold = cold_split(ratings, seed=seed)
         cases, skipped = [], {}
         for reveal_k in ks:
             reveal = cold.reveal(reveal_k)
             skipped[str(reveal_k)] = int(reveal.skipped_users.size)
-            cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False)))
+            cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False,
+                                          times=_latest_times(reveal.history))))
         report.protocols["cold"] = {"description": cold.description, **cold.settings,
                                     "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
         splits.append(("cold", cold.train, cases))
@@ -333,7 +378,7 @@ def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, 
         report.protocols["loo"] = {"description": loo.description, **loo.settings, "train_ratings": len(loo.train),
                                    "test_users": len(loo.test), "skipped_users": int(loo.skipped_users.size)}
         splits.append(("loo", loo.train, [(None, _Case(_histories(loo.train), loo.test, warm=True,
-                                                       candidates=loo.negatives))]))
+                                                       candidates=loo.negatives, times=_latest_times(loo.train)))]))
     return splits
 
 
@@ -378,6 +423,8 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
     """
     registry = dict(REGISTRY if registry is None else registry)
     options = {"seed": seed, **(options or {})}
+    if "release_years" not in options:
+        options["release_years"] = release_years(movies)
     say = progress or (lambda line: None)
     unknown = [name for name in models if name not in registry]
     if unknown:
@@ -387,7 +434,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
                               "ks": list(ks), "models": list(models), "protocols": protocols,
                               "ratings": int(len(ratings)), "users": int(ratings["user_id"].nunique()),
                               "movies": int(ratings["movie_id"].nunique()),
-                              "options": dict(options.items())})
+                              "options": {key: value for key, value in options.items() if key != "release_years"}})
     splits = _splits(ratings, protocols, report, ks=ks, seed=seed, n_negatives=n_negatives)
     cache = {} if cache is None else cache
     chosen = report.settings.setdefault("chosen", {})

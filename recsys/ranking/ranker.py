@@ -11,7 +11,13 @@ every other single model (docs/evaluation.md), so the product mixes three parts:
 * popularity: log of the number of training ratings; for new people, of the number of liked ones
   (>= :data:`LIKED_STARS`), moving to all ratings as the weights move to ``regular`` (the films many
   people rated *and liked* are what a new person goes on to like; for regular people the count of
-  every rating ranks a little better, docs/evaluation.md).
+  every rating ranks a little better, docs/evaluation.md). A new person's liked count is part
+  recent (:data:`RECENT_POPULARITY`): the films liked in the year before the person's time.
+
+The ranker reads the time of a request (``at``, seconds since the epoch; None: the end of the
+training data, which is what the site passes). A film released after that year is never
+recommended (a person in 2003 cannot watch a 2009 film; the release years come from the titles),
+and the recent part of new people's popularity counts the ratings before ``at``.
 
 Each part is z-scored per person, then mixed with weights that move from
 :data:`PRODUCT_WEIGHTS`'s ``new`` triple (few ratings: popularity is the strongest signal) to
@@ -57,6 +63,7 @@ from recsys.ncf.scorer import NCFScorer
 from recsys.ncf.serving import UserVector
 from recsys.primitives import top_k, zscore
 from recsys.sequence import NextMoviesScorer, recency_weights
+from recsys.timeline import LikedTimeline, release_year_array, released_after
 
 CONTENT, COLLABORATIVE, POPULARITY = "content", "collaborative", "popularity"
 PARTS = (CONTENT, COLLABORATIVE, POPULARITY)  # the row order of Ranker.parts
@@ -97,6 +104,32 @@ COLLABORATIVE_MIX = CollaborativeMix(new=(1.0, 1.0, 0.5), regular=(1.0, 1.0, 0.5
 #: before the latest counts ``1 + boost * exp(-age / span)`` (:func:`recsys.sequence.recency_weights`).
 #: (boost, span), chosen on validation people; None: every rating alike.
 EASE_RECENCY = (3.0, 20.0)
+
+
+@dataclass(frozen=True)
+class RecentPopularity:
+    """New people's popularity is ``(1 - share) * z(log(1 + liked count)) + share * z(log(1 +
+    recent liked count))``, where a liked rating made ``age`` days before the request counts
+    ``exp(-age / days)`` (later ratings not at all). What a newcomer goes on to like is what people
+    were liking when they arrived."""
+
+    share: float
+    days: float
+
+    def __post_init__(self):
+        if not 0.0 <= self.share <= 1.0 or not self.days > 0:
+            raise ValueError(f"share must be in [0, 1] and days > 0, not {self.share!r}, {self.days!r}")
+
+
+#: Chosen on validation people (docs/evaluation.md, "Popularity at the person's time").
+RECENT_POPULARITY = RecentPopularity(share=0.4, days=365.0)
+
+
+def recent_liked_counts(train: pd.DataFrame, items: Vocabulary, days: float = RECENT_POPULARITY.days) -> np.ndarray:
+    """Decayed liked counts (:meth:`LikedTimeline.decayed_counts`) at the end of ``train``, aligned
+    with ``items``: the recent popularity the site serves (it asks at the end of the data)."""
+    timeline = LikedTimeline.of(train, items, LIKED_STARS)
+    return timeline.decayed_counts(timeline.end, days)
 
 
 @dataclass(frozen=True)
@@ -296,14 +329,17 @@ SEQUENCE_ARRAYS = ("movie_ids", "indptr", "indices", "data")
 
 
 def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray,
-                 sequence: NextMoviesScorer | None = None, liked: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 sequence: NextMoviesScorer | None = None, liked: np.ndarray | None = None,
+                 recent_liked: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The arrays an artifact keeps beside the NCF (``save_artifact(extras=...)``): EASE, the
-    stars' MF, the rating counts (all, and ``liked``: :func:`liked_counts`) and the successor
-    model; :func:`loaded_parts` reads them back."""
+    stars' MF, the rating counts (all, ``liked``: :func:`liked_counts`, and ``recent_liked``:
+    :func:`recent_liked_counts`) and the successor model; :func:`loaded_parts` reads them back."""
     extras = {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
               **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
     if liked is not None:
         extras["liked_counts"] = liked
+    if recent_liked is not None:
+        extras["recent_liked_counts"] = recent_liked
     if sequence is not None:
         extras.update({f"next_{name}": array for name, array in sequence.arrays().items()})
     return extras
@@ -319,13 +355,14 @@ class LoadedParts:
     rating_counts: np.ndarray
     sequence: NextMoviesScorer | None = None
     liked_counts: np.ndarray | None = None
+    recent_liked_counts: np.ndarray | None = None
 
 
 def loaded_parts(artifact) -> LoadedParts:
     """The ranker's parts from a loaded :class:`recsys.ncf.artifacts.Artifact`. An older artifact
     may lack EASE (then None), the stars' MF (None: the NCF's stars alone), the rating counts
     (zeros: popularity ties everywhere), the liked counts (None: every rating counts for
-    everybody) or the successor model (None)."""
+    everybody), the recent liked counts (None: no recent part) or the successor model (None)."""
     extras = artifact.extras
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     ease = None
@@ -340,11 +377,11 @@ def loaded_parts(artifact) -> LoadedParts:
     counts = extras.get("rating_counts")
     if counts is None or len(counts) != len(artifact.items):
         counts = np.zeros(len(artifact.items))
-    liked = extras.get("liked_counts")
-    if liked is not None and len(liked) != len(artifact.items):
-        liked = None
+    liked, recent = (extras.get(name) for name in ("liked_counts", "recent_liked_counts"))
+    liked, recent = (None if values is None or len(values) != len(artifact.items) else np.asarray(values)
+                     for values in (liked, recent))
     return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts), sequence=sequence,
-                       liked_counts=None if liked is None else np.asarray(liked))
+                       liked_counts=liked, recent_liked_counts=recent)
 
 
 @dataclass(frozen=True)
@@ -389,26 +426,34 @@ class Ranker:
         collaborative_mix: the (NCF, EASE, successors) weights inside the collaborative part
             (a :class:`CollaborativeMix`).
         ease_recency: EASE's (boost, span) weighting of recent ratings (None: all alike).
+        recent_popularity: how much of new people's popularity is recent (None: none).
+        release_years: movie id -> release year; a film released after the year of a request's
+            ``at`` is never recommended (None, or a movie missing: always available).
 
     Histories are read oldest first: the successor model and EASE's recency weighting both look
     at a person's latest ratings.
     """
 
     predicts_ratings = True
+    reads_time = True  # the harness passes each person's time as ``at``
 
     def __init__(self, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                  weights: WeightSchedule = PRODUCT_WEIGHTS, content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
                  stars_mf: BiasedMFScorer | None = None, stars_ncf_share: float = STARS_NCF_SHARE,
                  sequence: NextMoviesScorer | None = None,
                  collaborative_mix: CollaborativeMix = COLLABORATIVE_MIX,
-                 ease_recency: tuple[float, float] | None = EASE_RECENCY):
+                 ease_recency: tuple[float, float] | None = EASE_RECENCY,
+                 recent_popularity: RecentPopularity | None = RECENT_POPULARITY,
+                 release_years: Mapping[int, int] | None = None):
         if not 0.0 <= stars_ncf_share <= 1.0:
             raise ValueError(f"stars_ncf_share must be in [0, 1], not {stars_ncf_share!r}")
         self.ncf, self.ease, self.content, self.weights = ncf, ease, content, weights
         self.content_gate = content_gate
         self.stars_mf, self.stars_ncf_share = stars_mf, float(stars_ncf_share)
         self.sequence, self.ease_recency, self.collaborative_mix = sequence, ease_recency, collaborative_mix
+        self.recent_popularity, self.release_years = recent_popularity, release_years
         self.items: Vocabulary | None = None
+        self._timeline: LikedTimeline | None = None
 
     def __repr__(self) -> str:
         parts = (["ncf"] + (["ease"] if self.ease is not None else []) + (["next"] if self.sequence is not None else [])
@@ -427,27 +472,37 @@ class Ranker:
         if self.sequence is not None:
             self.sequence.fit(train)
         items = Vocabulary(train["movie_id"].to_numpy())
-        return self._attach(items, rating_counts(train, items), liked_counts(train, items))
+        timeline = LikedTimeline.of(train, items, LIKED_STARS)
+        recent = (None if self.recent_popularity is None
+                  else timeline.decayed_counts(timeline.end, self.recent_popularity.days))
+        self._attach(items, rating_counts(train, items), liked_counts(train, items), recent)
+        self._timeline = timeline
+        return self
 
     @classmethod
     def from_parts(cls, ncf: NCFScorer, *, ease: EASEScorer | None, content: ContentIndex | None,
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
                    content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
                    stars_mf: BiasedMFScorer | None = None, sequence: NextMoviesScorer | None = None,
-                   liked_counts: np.ndarray | None = None) -> Ranker:
+                   liked_counts: np.ndarray | None = None, recent_liked_counts: np.ndarray | None = None
+                   ) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
         index (or None), the training rating count of each NCF movie, the saved stars' MF (or
-        None), the saved successor model (or None) and the liked count of each NCF movie (None:
-        new people's popularity counts every rating, as regular people's does)."""
+        None), the saved successor model (or None), the liked count of each NCF movie (None:
+        new people's popularity counts every rating, as regular people's does) and its recent
+        liked count at the end of the training data (None: no recent part). A loaded ranker
+        keeps no timeline: its recent part is the one at the end of the data, whatever ``at``."""
         counts = np.asarray(rating_counts, dtype=np.float64)
-        liked = None if liked_counts is None else np.asarray(liked_counts, dtype=np.float64)
-        for name, values in (("rating", counts), ("liked", liked)):
+        liked, recent = (None if values is None else np.asarray(values, dtype=np.float64)
+                         for values in (liked_counts, recent_liked_counts))
+        for name, values in (("rating", counts), ("liked", liked), ("recent liked", recent)):
             if values is not None and values.shape != (len(ncf.items),):
                 raise ValueError(f"{values.shape[0] if values.ndim else 0} {name} counts for {len(ncf.items)} movies")
         return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
-                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts, liked)
+                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts, liked, recent)
 
-    def _attach(self, items: Vocabulary, counts: np.ndarray, liked: np.ndarray | None = None) -> Ranker:
+    def _attach(self, items: Vocabulary, counts: np.ndarray, liked: np.ndarray | None = None,
+                recent: np.ndarray | None = None) -> Ranker:
         self.items = items
         collaborative_ids = ([self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
                              + ([self.sequence.items.ids] if self.sequence is not None else []))
@@ -463,27 +518,52 @@ class Ranker:
         # The same for everybody: once here, not per request.
         self._popularity = self._log_zscore(counts)
         self._liked_popularity = None if liked is None else self._log_zscore(liked)
+        # New people's popularity at the end of the data (what the site serves), once.
+        self._new_popularity = self._new_popularity_from(None if recent is None else self._log_zscore(recent))
+        self._years = None if self.release_years is None else release_year_array(items, self.release_years)
         return self
+
+    def _new_popularity_from(self, recent_z: np.ndarray | None) -> np.ndarray | None:
+        if self._liked_popularity is None:
+            return None
+        if recent_z is None or self.recent_popularity is None:
+            return self._liked_popularity
+        share = np.float32(self.recent_popularity.share)
+        return ((np.float32(1) - share) * self._liked_popularity + share * recent_z).astype(np.float32)
+
+    def _new_popularity_at(self, at: float | None) -> np.ndarray | None:
+        """New people's popularity at time ``at`` (None, or a ranker without a timeline: the end of the data)."""
+        if at is None or self._timeline is None or self.recent_popularity is None or self._liked_popularity is None:
+            return self._new_popularity
+        if at >= self._timeline.end:
+            return self._new_popularity
+        counts = self._timeline.decayed_counts(float(at), self.recent_popularity.days)
+        return self._new_popularity_from(self._log_zscore(counts) if counts.any() else None)
+
+    def unavailable(self, at: float | None) -> np.ndarray | None:
+        """Rows of ``items`` released after the year of ``at`` (None when nothing is known or ``at`` is None)."""
+        return None if self._years is None else released_after(self._years, at)
 
     @staticmethod
     def _log_zscore(counts: np.ndarray) -> np.ndarray:
         return zscore(np.log1p(np.asarray(counts, np.float64)).astype(np.float32)).astype(np.float32)
 
-    def _popularity_for(self, regular_share: float) -> np.ndarray:
+    def _popularity_for(self, regular_share: float, at: float | None = None) -> np.ndarray:
         """The popularity part of a person ``regular_share`` of the way from new to regular:
-        liked counts for new people, all counts for regular ones, linear between."""
+        liked counts (part recent, at ``at``) for new people, all counts for regular ones, linear between."""
         if self._liked_popularity is None or regular_share >= 1.0:
             return self._popularity
+        new = self._new_popularity_at(at)
         if regular_share <= 0.0:
-            return self._liked_popularity
+            return new
         t = np.float32(regular_share)
-        return ((np.float32(1) - t) * self._liked_popularity + t * self._popularity).astype(np.float32)
+        return ((np.float32(1) - t) * new + t * self._popularity).astype(np.float32)
 
     # -- scoring -----------------------------------------------------------------------------
     def _user(self, user_id: int | None, history: Mapping[int, float]) -> UserVector:
         return self.ncf.user_vector(user_id=user_id, history=history)
 
-    def _parts(self, vector: UserVector, history: Mapping[int, float]) -> np.ndarray:
+    def _parts(self, vector: UserVector, history: Mapping[int, float], at: float | None = None) -> np.ndarray:
         """The three parts, float32 (3, len(items)), in :data:`PARTS` order: each z-scored, the
         content part then gated by the collaborative one (:class:`ContentGate`)."""
         regular_share = self.weights.regular_share(len(history))
@@ -520,19 +600,25 @@ class Ranker:
         collaborative = zscore(collaborative).astype(np.float32)
         if self.content_gate is not None and self.content is not None:
             content = self.content_gate.apply(content, collaborative, regular_share).astype(np.float32)
-        return np.stack([content, collaborative, self._popularity_for(regular_share)])
+        return np.stack([content, collaborative, self._popularity_for(regular_share, at)])
 
     def _weights(self, history: Mapping[int, float]) -> np.ndarray:
         return self.weights.for_count(len(history)).astype(np.float32)[:, None]
 
-    def parts(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
-        """The three z-scored parts of one person (for tuning the weights)."""
-        return self._parts(self._user(user_id, history), history)
+    def parts(self, *, user_id: int | None, history: Mapping[int, float], at: float | None = None) -> np.ndarray:
+        """The three z-scored parts of one person at time ``at`` (for tuning the weights; the
+        films :meth:`unavailable` then are not masked here)."""
+        return self._parts(self._user(user_id, history), history, at)
 
-    def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
-        """The ranking score of every movie in ``items`` (rated movies not masked)."""
-        parts = self._parts(self._user(user_id, history), history)
-        return (self._weights(history) * parts).sum(axis=0)
+    def score(self, *, user_id: int | None, history: Mapping[int, float], at: float | None = None) -> np.ndarray:
+        """The ranking score of every movie in ``items`` at time ``at`` (rated movies not masked;
+        films not yet released then score -inf)."""
+        parts = self._parts(self._user(user_id, history), history, at)
+        scores = (self._weights(history) * parts).sum(axis=0)
+        later = self.unavailable(at)
+        if later is not None:
+            scores[later] = -np.inf
+        return scores
 
     def predict_ratings(self, *, user_id: int | None, history: Mapping[int, float],
                         movie_ids: Sequence[int]) -> np.ndarray:
@@ -551,7 +637,7 @@ class Ranker:
     # -- the request ---------------------------------------------------------------------------
     def recommend(self, *, history: Mapping[int, float], user_id: int | None = None, exclude: Collection[int] = (),
                   candidates: Collection[int] | None = None, n: int = 10, shuffle: bool = False,
-                  pool_size: int = 30, seed: int | None = None) -> list[Pick]:
+                  pool_size: int = 30, seed: int | None = None, at: float | None = None) -> list[Pick]:
         """The ``n`` best movies for one person, rated and excluded ones never among them.
 
         Args:
@@ -562,10 +648,11 @@ class Ranker:
             shuffle: False for the strict top ``n``; True for ``n`` drawn in random order from
                 the top ``max(pool_size, n)`` (the site's way of showing new films each visit).
             seed: seeds the shuffle.
+            at: the time of the request (None: the end of the training data, as on the site).
         """
         history = {int(movie): float(stars) for movie, stars in history.items()}
         vector = self._user(user_id, history)
-        parts = self._parts(vector, history)
+        parts = self._parts(vector, history, at)
         weights = self._weights(history)
         full = (weights * parts).sum(axis=0).astype(np.float64)
         if candidates is None:
@@ -576,6 +663,9 @@ class Ranker:
         scores = full[rows]
         banned = self.items.indices(np.fromiter((int(m) for m in (*history, *exclude)), dtype=np.int64))
         scores[np.isin(rows, banned[banned >= 0])] = -np.inf
+        later = self.unavailable(at)
+        if later is not None:
+            scores[np.isin(rows, later)] = -np.inf
         picked = top_k(scores, max(pool_size, n) if shuffle else n)
         if shuffle:
             picked = np.random.default_rng(seed).permutation(picked)

@@ -55,6 +55,8 @@ class TuningCase:
     user_id: int | None = None  # set for a user the ranker was fitted on
     #: Leave-one-out: the only movies ranked besides the relevant one (None: the whole catalog).
     candidates: np.ndarray | None = None
+    #: The time of the latest revealed rating (the ranker is asked at it; None: the end of the data).
+    at: float | None = None
 
 
 @dataclass
@@ -66,6 +68,7 @@ class _Prepared:
     relevant: set
     n_ratings: int
     ranked: np.ndarray | None = None  # rows that may be ranked (None: every row not seen)
+    unavailable: np.ndarray | None = None  # rows not released yet at the person's time
 
 
 def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
@@ -79,16 +82,22 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEV
         shown, rest = group.iloc[:k], group.iloc[k:]
         cases.append(TuningCase(
             history=dict(zip(shown["movie_id"].astype(int), shown["rating"].astype(float))),
-            relevant=set(rest.loc[rest["rating"] >= relevant_stars, "movie_id"].astype(int))))
+            relevant=set(rest.loc[rest["rating"] >= relevant_stars, "movie_id"].astype(int)),
+            at=float(shown["timestamp"].max())))
     return cases
 
 
 def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
     """Validation cases for known users: their fitting ratings as history (scored as
     themselves), their held-out ratings >= ``relevant_stars`` as relevant."""
-    histories = histories_in_time_order(fit)
+    histories, times = histories_in_time_order(fit), _latest_times(fit)
     liked = held_out[held_out["rating"] >= relevant_stars].groupby("user_id")["movie_id"]
-    return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u)) for u, ms in liked]
+    return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u), at=times.get(int(u)))
+            for u, ms in liked]
+
+
+def _latest_times(frame: pd.DataFrame) -> dict[int, float]:
+    return {int(user): float(time) for user, time in frame.groupby("user_id", sort=True)["timestamp"].max().items()}
 
 
 def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 100,
@@ -98,7 +107,7 @@ def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 1
     movie, ranked against ``n_negatives`` movies of ``fit`` they never rated (in ``fit`` or
     ``held_out``), drawn with ``default_rng([seed, user_id])``. People with fewer never-rated
     movies than that are skipped."""
-    histories = histories_in_time_order(fit)
+    histories, times = histories_in_time_order(fit), _latest_times(fit)
     rated = pd.concat([fit[["user_id", "movie_id"]], held_out[["user_id", "movie_id"]]])
     rated = {int(u): g.to_numpy(dtype=np.int64) for u, g in rated.groupby("user_id", sort=True)["movie_id"]}
     catalog = np.unique(fit["movie_id"].to_numpy(dtype=np.int64))
@@ -109,7 +118,8 @@ def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 1
         if pool.size < n_negatives:
             continue
         negatives = np.sort(np.random.default_rng([seed, user]).choice(pool, size=n_negatives, replace=False))
-        cases.append(TuningCase(histories.get(user, {}), {movie}, user_id=user, candidates=negatives))
+        cases.append(TuningCase(histories.get(user, {}), {movie}, user_id=user, candidates=negatives,
+                                at=times.get(user)))
     return cases
 
 
@@ -137,8 +147,10 @@ def prepare(ranker: Ranker, cases: Sequence[TuningCase]) -> list[_Prepared]:
             ranked = ranker.items.indices(np.concatenate([np.asarray(case.candidates, np.int64),
                                                           np.fromiter(relevant, np.int64)]))
             ranked = ranked[ranked >= 0]
-        out.append(_Prepared(ranker.parts(user_id=case.user_id, history=case.history), seen[seen >= 0], relevant,
-                             len(case.history), ranked))
+        timed = getattr(ranker, "reads_time", False)
+        at = {"at": case.at} if timed else {}
+        out.append(_Prepared(ranker.parts(user_id=case.user_id, history=case.history, **at), seen[seen >= 0],
+                             relevant, len(case.history), ranked, ranker.unavailable(case.at) if timed else None))
     return out
 
 
@@ -153,6 +165,8 @@ def mean_ndcg(prepared: Sequence[_Prepared], items, weights_for: Callable[[int],
             only[person.ranked] = scores[person.ranked]
             scores = only
         scores[person.seen] = -np.inf
+        if person.unavailable is not None:
+            scores[person.unavailable] = -np.inf
         values.append(ndcg_at_k(items.ids[top_k(scores, k)].tolist(), person.relevant, k))
     return float(np.mean(values)) if values else 0.0
 
@@ -250,7 +264,7 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
                  seed: int = 42, validation_seed: int = 7, ks: Sequence[int] = (5, 10, 20),
                  grid: Sequence[Sequence[float]] | None = None, ease_max_items: int | None = None,
                  schedule_grid: Sequence[tuple[int, int]] = SCHEDULE_GRID, min_regular_ratings: int = 100,
-                 gates: Sequence[ContentGate | None] = GATE_GRID,
+                 gates: Sequence[ContentGate | None] = GATE_GRID, release_years: dict[int, int] | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[WeightSchedule, dict]:
     """Tune the product's weights on validation people only, never the evaluation's test users.
 
@@ -266,7 +280,8 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
     the warm validation people's held-out ratings (:func:`tune_stars_share`); the ``regular`` triple
     on warm validation people with at least ``min_regular_ratings`` ratings; then the breakpoints
     (``new_until``, ``regular_from``) from ``schedule_grid``, by the sum of the warm and the cold
-    validation NDCG@10 over everybody. Last, the content gate from ``gates`` (:func:`tune_gate`,
+    validation NDCG@10 over everybody (each person asked at their time, films released after it
+    never ranked: ``release_years``). Last, the content gate from ``gates`` (:func:`tune_gate`,
     with the tuned schedule; only when there is a content index). Defaults are kept where a
     validation set is empty.
 
@@ -281,8 +296,8 @@ def tune_product(ratings: pd.DataFrame, index: ContentIndex | None, ncf_factory:
 
     def ranker(train):
         ease = product_ease() if ease_max_items is None else product_ease(max_items=ease_max_items)
-        return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None,
-                      stars_mf=product_stars_mf(seed), sequence=product_sequence()).fit(train)
+        return Ranker(ncf_factory(), ease=ease, content=index, content_gate=None, stars_mf=product_stars_mf(seed),
+                      sequence=product_sequence(), release_years=release_years).fit(train)
 
     outer = cold_split(ratings, seed=seed)
     inner_cold = cold_split(outer.train, seed=validation_seed)

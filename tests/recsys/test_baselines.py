@@ -18,7 +18,7 @@ def small():
                   (3, 10, 3.0, 5), (3, 20, 5.0, 6)])
 
 
-ALL = [baselines.PopularityScorer, baselines.DampedMeanScorer, baselines.ItemKNNScorer,
+ALL = [baselines.PopularityScorer, baselines.RecentPopularityScorer, baselines.DampedMeanScorer, baselines.ItemKNNScorer,
        baselines.EASEScorer, lambda: baselines.BiasedMFScorer(factors=2, iterations=3)]
 
 
@@ -40,6 +40,23 @@ def test_popularity_orders_by_number_of_ratings(small):
     scorer = baselines.PopularityScorer().fit(small)
     np.testing.assert_array_equal(scorer.items.ids, [10, 20, 30])
     np.testing.assert_array_equal(scorer.score(user_id=1, history={}), [3.0, 2.0, 1.0])
+
+
+def test_recent_popularity_counts_the_likes_before_the_time_asked_and_only_released_films():
+    day = 86_400
+    ratings = frame([(1, 10, 5.0, 0), (2, 10, 4.0, 365 * day), (1, 20, 4.5, 730 * day), (2, 20, 2.0, 730 * day),
+                     (3, 30, 4.0, 1000 * day)])
+    scorer = baselines.RecentPopularityScorer(days=365.0, release_years={30: 1972}).fit(ratings)
+    tie = np.log1p([2.0, 1.0, 1.0]) / (np.log1p(2.0) + 1.0) * 1e-3  # all-time liked counts break ties
+    # Asked at day 730 (1972): 10's likes are 730 and 365 days old, 20's is new, 30's not yet made.
+    np.testing.assert_allclose(scorer.score(user_id=None, history={}, at=730 * day),
+                               np.log1p([np.exp(-2) + np.exp(-1), 1.0, 0.0]) + tie, rtol=1e-6)
+    # At day 10 (1970) film 30 (1972) is not released: never ranked.
+    early = scorer.score(user_id=None, history={}, at=10 * day)
+    assert np.isneginf(early[2]) and early[0] > early[1] > 0
+    # None: the end of the data.
+    np.testing.assert_array_equal(scorer.score(user_id=None, history={}),
+                                  scorer.score(user_id=None, history={}, at=1000 * day))
 
 
 def test_damped_mean_matches_hand_computation(small):

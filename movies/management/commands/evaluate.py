@@ -19,7 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-DEFAULT_MODELS = ["popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials", "next-movies", "ncf", "product"]
+DEFAULT_MODELS = ["popularity", "recent-popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials",
+                  "next-movies", "ncf", "product"]
 PROTOCOL_CHOICES = {"warm": ["warm"], "cold": ["cold"], "loo": ["loo"], "both": ["warm", "cold"],
                     "all": ["warm", "cold", "loo"]}
 
@@ -122,7 +123,8 @@ class Command(BaseCommand):
             seed_options = dict(run_options)
             if options["tune_product"]:
                 (seed_options["product_weights"], seed_options["product_content_gate"],
-                 seed_options["product_stars_share"]) = self._tuned_weights(ratings, run_options, seed, ks, progress)
+                 seed_options["product_stars_share"]) = self._tuned_weights(ratings, movies, run_options, seed, ks,
+                                                                            progress)
             try:
                 report = run_evaluation(ratings, movies, models=models, protocols=protocols, ks=ks, seed=seed,
                                         options=seed_options, cache=cache, progress=progress)
@@ -151,13 +153,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Saved {output}"))
 
     @staticmethod
-    def _tuned_weights(ratings, run_options, seed, ks, progress):
-        from recsys.evaluation.harness import _ncf
+    def _tuned_weights(ratings, movies, run_options, seed, ks, progress):
+        from recsys.evaluation.harness import _ncf, release_years
         from recsys.ranking.tuning import tune_product
 
         ncf_options = {**run_options, "seed": seed}
         weights, results = tune_product(ratings, run_options["content_index"], lambda: _ncf(ncf_options),
-                                        seed=seed, ks=ks, progress=progress)
+                                        seed=seed, ks=ks, release_years=release_years(movies), progress=progress)
         progress(f"tuned product weights: new {weights.new} up to {weights.new_until} ratings, "
                  f"regular {weights.regular} from {weights.regular_from}; content gate {results['content_gate']}; "
                  f"stars NCF share {results['stars_ncf_share']:g}")

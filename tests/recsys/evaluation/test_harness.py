@@ -169,3 +169,55 @@ def test_run_evaluation_adds_leave_one_out_and_novelty_and_reuses_unseeded_fits(
     assert pop["ndcg@10"]["std"] == pytest.approx(np.std(values, ddof=1))
     assert pop["rmse"] is None
     assert "±" in tables.format_summary(summary)
+
+
+class TimedScorer(FixedScorer):
+    """A FixedScorer that reads time: it records the time it is asked at, per person (by history)."""
+
+    predicts_ratings = False
+    reads_time = True
+
+    def __init__(self, ids):
+        super().__init__(ids)
+        self.asked = []
+
+    def score(self, *, user_id, history, at=None):
+        self.asked.append((user_id, len(history), at))
+        return super().score(user_id=user_id, history=history)
+
+
+def test_a_scorer_that_reads_time_is_asked_at_the_latest_rating_of_each_history():
+    from recsys.data.splits import warm_split
+
+    rows = [(u, int(m), 4.0, u * 1000 + t) for u in range(1, 31)
+            for t, m in enumerate(np.random.default_rng(u).choice(np.arange(1, 41), size=15, replace=False))]
+    ratings = frame(rows)
+    scorers = []
+
+    def make(_options):
+        scorers.append(TimedScorer(np.arange(1, 41)))
+        return scorers[-1]
+
+    registry = {"timed": evaluation.ModelSpec(make)}
+    evaluation.run_evaluation(ratings, models=["timed"], protocols=("warm", "cold", "loo"), ks=(5,), seed=3,
+                              registry=registry, n_negatives=10)
+    warm, cold, loo = scorers
+    last_train = warm_split(ratings).train.groupby("user_id")["timestamp"].max()
+    assert warm.asked and all(at == last_train[user] for user, _, at in warm.asked)
+    # Cold people are anonymous; each is asked at their 5th rating's time.
+    assert cold.asked and all(user is None and n == 5 and at % 1000 == 4 for user, n, at in cold.asked)
+    # Leave-one-out: the latest rating is the test one, so the time asked is the one before it.
+    assert sorted(loo.asked) == [(user, 14, user * 1000 + 13) for user in range(1, 31)]
+
+
+def test_release_years_come_from_a_year_column_or_the_titles():
+    titled = pd.DataFrame({"movie_id": [1, 2, 3], "title": ["Heat (1995)", "Babylon 5", "Up (2009) "]})
+    assert evaluation.release_years(titled) == {1: 1995, 3: 2009}
+    dated = pd.DataFrame({"movie_id": [1, 2], "year": [1995, None]})
+    assert evaluation.release_years(dated) == {1: 1995}
+    assert evaluation.release_years(None) is None
+    assert evaluation.release_years(pd.DataFrame({"movie_id": [1], "genres": ["Drama"]})) is None
+    report = evaluation.run_evaluation(_synthetic(), titled.assign(genres="Drama"), models=["popularity"], ks=(5,))
+    assert "release_years" not in report.settings["options"]
+    served = evaluation.REGISTRY["product"].factory({"release_years": {1: 1995}})
+    assert served.release_years == {1: 1995}

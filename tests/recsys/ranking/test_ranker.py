@@ -24,11 +24,13 @@ from recsys.ranking.ranker import (
     POPULARITY,
     PRODUCT_CONTENT_GATE,
     PRODUCT_WEIGHTS,
+    RECENT_POPULARITY,
     STARS_MF_FACTORS,
     STARS_NCF_SHARE,
     CollaborativeMix,
     ContentGate,
     Ranker,
+    RecentPopularity,
     SideFits,
     WeightSchedule,
     liked_counts,
@@ -36,9 +38,11 @@ from recsys.ranking.ranker import (
     product_sequence,
     product_stars_mf,
     rating_counts,
+    recent_liked_counts,
     saved_extras,
 )
 from recsys.sequence import NextMoviesScorer, recency_weights
+from recsys.timeline import LikedTimeline
 from tests.recsys.conftest import N_MOVIES, tiny_config
 
 
@@ -107,6 +111,64 @@ def test_new_peoples_popularity_counts_liked_ratings_and_moves_to_every_rating(s
                                atol=1e-6)
     with pytest.raises(ValueError, match="39 liked counts for 40 movies"):
         Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts, liked_counts=liked[:-1])
+
+
+DAY = 86_400
+
+
+def test_new_peoples_popularity_is_part_recent_at_the_time_asked(structured_frame):
+    fitted = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None).fit(structured_frame)
+    items, share, days = fitted.items, RECENT_POPULARITY.share, RECENT_POPULARITY.days
+    liked_z = zscore(np.log1p(liked_counts(structured_frame, items).astype(np.float64)))
+
+    def expected(at):
+        return (1 - share) * liked_z + share * zscore(np.log1p(LikedTimeline.of(structured_frame, items)
+                                                                .decayed_counts(at, days)))
+
+    def popularity(at, n_ratings=2):
+        history = dict.fromkeys(range(1, n_ratings + 1), 4.0)
+        return fitted.parts(user_id=None, history=history, at=at)[PARTS.index(POPULARITY)]
+
+    middle = float(structured_frame["timestamp"].median())
+    assert not np.allclose(expected(middle), expected(structured_frame["timestamp"].max()), atol=1e-3)
+    np.testing.assert_allclose(popularity(middle), expected(middle), atol=1e-5)
+    # None (the site) is the end of the data, and so is any later time.
+    end = float(structured_frame["timestamp"].max())
+    np.testing.assert_allclose(popularity(None), expected(end), atol=1e-5)
+    np.testing.assert_allclose(popularity(end + 10 * 365 * DAY), expected(end), atol=1e-5)
+    # Regular people's popularity counts every rating, whatever the time.
+    every = zscore(np.log1p(rating_counts(structured_frame, items).astype(np.float64)))
+    np.testing.assert_allclose(popularity(middle, PRODUCT_WEIGHTS.regular_from), every, atol=1e-5)
+    # Without the recent part, only the liked counts.
+    plain = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None, recent_popularity=None)
+    plain.fit(structured_frame)
+    np.testing.assert_allclose(plain.parts(user_id=None, history={1: 4.0}, at=middle)[PARTS.index(POPULARITY)],
+                               liked_z, atol=1e-5)
+    ncf = _ncf_with_random_weights()
+    counts = rating_counts(structured_frame, ncf.items)
+    with pytest.raises(ValueError, match="share must be in"):
+        RecentPopularity(share=1.5, days=365.0)
+    with pytest.raises(ValueError, match="39 recent liked counts for 40 movies"):
+        Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts, liked_counts=counts,
+                          recent_liked_counts=counts[:-1])
+
+
+def test_a_film_released_after_the_year_asked_is_never_recommended(structured_frame):
+    start = int(structured_frame["timestamp"].min())  # 1970
+    years = dict.fromkeys(range(1, N_MOVIES + 1), 1960)
+    years[1], years[2] = 1971, 1970
+    fitted = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None,
+                    release_years=years).fit(structured_frame)
+    history = {3: 5.0, 4: 5.0}
+    now = fitted.score(user_id=None, history=history)
+    then = fitted.score(user_id=None, history=history, at=start)
+    assert np.isfinite(now).all()
+    assert np.flatnonzero(np.isneginf(then)).tolist() == [fitted.items.index(1)]
+    picks = fitted.recommend(history=history, n=N_MOVIES, at=start)
+    assert 1 not in {p.movie_id for p in picks} and 2 in {p.movie_id for p in picks}
+    assert len(picks) == N_MOVIES - 3
+    assert 1 in {p.movie_id for p in fitted.recommend(history=history, n=N_MOVIES)}
+    assert fitted.unavailable(None) is None and fitted.unavailable(start + 400 * DAY) is None
 
 
 def test_primitives_top_k_and_zscore():
@@ -215,7 +277,8 @@ def test_fitting_equals_loading_the_saved_parts(structured_frame):
     # What the site does with a saved model: the same parts, counts from the same ratings.
     loaded = Ranker.from_parts(fitted.ncf, ease=EASEScorer.from_weights(fitted.ease.items.ids, fitted.ease.weights),
                                content=None, rating_counts=rating_counts(structured_frame, fitted.ncf.items),
-                               liked_counts=liked_counts(structured_frame, fitted.ncf.items))
+                               liked_counts=liked_counts(structured_frame, fitted.ncf.items),
+                               recent_liked_counts=recent_liked_counts(structured_frame, fitted.ncf.items))
     history = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
                                   fitted.score(user_id=None, history=history))
@@ -367,10 +430,13 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
                                    extras=saved_extras(ease=fitted.ease, stars_mf=fitted.stars_mf,
                                                        counts=rating_counts(structured_frame, fitted.ncf.items),
                                                        sequence=fitted.sequence,
-                                                       liked=liked_counts(structured_frame, fitted.ncf.items)))
+                                                       liked=liked_counts(structured_frame, fitted.ncf.items),
+                                                       recent_liked=recent_liked_counts(structured_frame,
+                                                                                        fitted.ncf.items)))
     parts = loaded_parts(artifacts.load_artifact(path))
     loaded = Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
-                               stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts)
+                               stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts,
+                               recent_liked_counts=parts.recent_liked_counts)
     assert repr(loaded).startswith("Ranker(ncf + ease + next + popularity")
     history, movies = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}, list(range(1, N_MOVIES + 1))
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
@@ -381,7 +447,7 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
     older = loaded_parts(artifacts.load_artifact(artifacts.save_artifact(
         tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
         weights=fitted.ncf.train_result.weights, metadata={})))
-    assert (older.ease, older.stars_mf, older.sequence, older.liked_counts) == (None, None, None, None)
+    assert (older.ease, older.stars_mf, older.sequence, older.liked_counts, older.recent_liked_counts) == (None,) * 5
     assert not older.rating_counts.any()
 
 

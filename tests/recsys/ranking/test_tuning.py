@@ -70,12 +70,24 @@ def test_mean_ndcg_mixes_each_person_by_their_count():
     assert mean_ndcg([new_person, regular_person], items, swapped.for_count, k=1) == 0.0
 
 
+def test_mean_ndcg_never_ranks_a_film_not_released_at_the_persons_time():
+    items = Vocabulary([10, 20, 30])
+    parts = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 1.0]], np.float32)
+    weights = WeightSchedule(new=(0.0, 0.0, 1.0), regular=(0.0, 0.0, 1.0), new_until=5, regular_from=10)
+    released = _Prepared(parts, np.array([], np.int64), {20}, n_ratings=2)
+    assert mean_ndcg([released], items, weights.for_count, k=1) == 0.0  # 30 comes first
+    later = _Prepared(parts, np.array([], np.int64), {20}, n_ratings=2, unavailable=np.array([2]))
+    assert mean_ndcg([later], items, weights.for_count, k=1) == 1.0
+
+
 def test_cold_cases_reveal_first_k_by_time():
     ratings = pd.DataFrame({"user_id": [1, 1, 1, 2], "movie_id": [10, 11, 12, 10],
                             "rating": [4.0, 2.0, 5.0, 5.0], "timestamp": [3, 1, 2, 1]})
     cases = cold_cases(ratings, k=1)
     assert len(cases) == 1
     assert cases[0].history == {11: 2.0} and cases[0].relevant == {12, 10}
+    assert cases[0].at == 1.0  # asked at the time of the last revealed rating
+    assert cold_cases(ratings, k=2)[0].at == 2.0
 
 
 def test_warm_cases_pair_fitting_history_with_held_out_likes():
@@ -86,6 +98,7 @@ def test_warm_cases_pair_fitting_history_with_held_out_likes():
     assert len(cases) == 1
     assert (cases[0].user_id, cases[0].history, cases[0].relevant) == (1, {11: 2.0, 10: 4.0}, {12})
     assert list(cases[0].history) == [11, 10]  # oldest first: the ranker reads the latest ratings most
+    assert cases[0].at == 7.0
 
 
 def test_loo_cases_rank_the_next_rating_whatever_its_stars_against_never_rated_movies():
@@ -96,7 +109,7 @@ def test_loo_cases_rank_the_next_rating_whatever_its_stars_against_never_rated_m
                          "timestamp": [6, 5, 4]})
     cases = loo_cases(fit, held, n_negatives=1, seed=0)
     # Person 2 rated every movie of the fitting catalog (11 held out): no negative to draw, skipped.
-    assert [(c.user_id, c.history, c.relevant) for c in cases] == [(1, {10: 4.0, 11: 2.0}, {12})]
+    assert [(c.user_id, c.history, c.relevant, c.at) for c in cases] == [(1, {10: 4.0, 11: 2.0}, {12}, 2.0)]
     # Negatives: movies of the fitting catalog the person never rated, fitting or held out.
     assert cases[0].candidates.tolist() == [13]
     assert loo_cases(fit, held, n_negatives=2) == []
