@@ -32,8 +32,7 @@ def ranker_from_artifact(artifact) -> Ranker:
     """The site's ranker over a saved model (as movies/engine/recommender.py builds it)."""
     parts = loaded_parts(artifact)
     return Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
-                             stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts,
-                             recent_liked_counts=parts.recent_liked_counts)
+                             stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,7 +95,6 @@ class _Engine:
         self.ease = None  # recsys.baselines.EASEScorer from the same artifact (None for an older one)
         self.rating_counts = None  # training ratings per movie of the NCF vocabulary
         self.liked_counts = None  # the same, of >= 4 stars (None: an older model)
-        self.recent_liked_counts = None  # the same, decayed to MovieLens' latest year (None: an older model)
         self.stars_mf = None  # recsys.baselines.BiasedMFScorer for the stars (None for an older artifact)
         self.sequence = None  # recsys.sequence.NextMoviesScorer (None for an older artifact)
         self.ranker = None  # recsys.ranking.ranker.Ranker (see ranker()); rebuilt when the content index changes
@@ -158,7 +157,6 @@ class _Engine:
             self.scorer, self.artifact, self.stamp = parts.ncf, artifact, stamp
             self.ease, self.rating_counts, self.stars_mf = parts.ease, parts.rating_counts, parts.stars_mf
             self.sequence, self.liked_counts = parts.sequence, parts.liked_counts
-            self.recent_liked_counts = parts.recent_liked_counts
             self.ranker = None
             self.last_check = time.monotonic()
         log.info("recommender ready: %s (%s)", artifact.path.name, artifact.config.mode)
@@ -256,11 +254,11 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     from recsys.data import datasets
     from recsys.ncf import artifacts
     from recsys.ncf.training import train
-    from recsys.ranking.ranker import SideFits, liked_counts, rating_counts, recent_liked_counts, saved_extras
+    from recsys.ranking.ranker import SideFits, liked_counts, rating_counts, saved_extras
 
     ratings_file = datasets.locate(data_dir).ratings
     fingerprint = fingerprint or artifacts.data_fingerprint([ratings_file])
-    frame = movielens = datasets.load_ratings(data_dir)
+    frame = datasets.load_ratings(data_dir)
     if visitors is not None:
         frame = visitors.joined_to(frame)
     # The MF and EASE are fitted beside the NCF on a spare core (before it on a single one).
@@ -270,10 +268,7 @@ def train_and_save(data_dir, config, store, *, source: str, fingerprint: str | N
     return artifacts.save_artifact(
         store, config=config, users=result.users, items=result.items, weights=result.weights,
         extras=saved_extras(ease=ease, stars_mf=stars_mf, counts=rating_counts(frame, result.items), sequence=sequence,
-                            liked=liked_counts(frame, result.items),
-                            # MovieLens' latest year only: a handful of visitors' last ratings
-                            # would otherwise be all the recent part knows.
-                            recent_liked=recent_liked_counts(movielens, result.items)),
+                            liked=liked_counts(frame, result.items)),
         metadata={
             "data_fingerprint": fingerprint, "data_dir": str(data_dir), "source": source,
             "n_ratings": len(frame), "best_epoch": result.best_epoch, "train_seconds": round(result.seconds, 2),
@@ -316,11 +311,10 @@ def ranker():
     with engine.lock:  # the parts of one model, read together (a reload swaps them together)
         scorer, ease, counts, current = engine.scorer, engine.ease, engine.rating_counts, engine.ranker
         stars_mf, sequence, liked = engine.stars_mf, engine.sequence, engine.liked_counts
-        recent = engine.recent_liked_counts
         if current is not None and current.content is content and current.ncf is scorer:
             return current
     built = Ranker.from_parts(scorer, ease=ease, content=content, rating_counts=counts, stars_mf=stars_mf,
-                              sequence=sequence, liked_counts=liked, recent_liked_counts=recent)
+                              sequence=sequence, liked_counts=liked)
     with engine.lock:
         if engine.scorer is scorer:
             engine.ranker = built

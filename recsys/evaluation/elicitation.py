@@ -3,12 +3,14 @@
 Protocol (docs/evaluation.md, "Rating grid"):
 
 * per seed, :func:`recsys.data.splits.cold_split` holds out ``user_fraction`` of the people; the
-  product ranker (:class:`recsys.ranking.ranker.Ranker`: NCF + EASE + popularity, no content part)
-  is fitted once on everybody else, and so is the strategies' :class:`ElicitationCatalog`;
+  product ranker (:class:`recsys.ranking.ranker.Ranker`: NCF + EASE + successors + popularity, no
+  content part; release years from ``movies``) is fitted once on everybody else, and so is the
+  strategies' :class:`ElicitationCatalog`;
 * a held-out person is shown a strategy's screens of ``screen_size`` movies; they rate the ones
   they had rated (with their real stars) and skip the rest; the next screen sees both;
-* after each screen the ranker recommends 10 movies from the ratings collected so far, scored
-  three ways:
+* after each screen the ranker recommends 10 movies from the ratings collected so far, asked at
+  the person's time (the last rating a screen can find: the earlier half's; on ``rest``, the
+  first), scored three ways:
 
   - ``later-open`` (the site's rule, the headline): the person's history is cut in time; only
     the earlier half can be rated on a screen (what they had seen when they arrived; anything
@@ -37,7 +39,7 @@ import pandas as pd
 from recsys import elicitation
 from recsys.data.splits import cold_split
 from recsys.evaluation import metrics
-from recsys.evaluation.harness import RELEVANT_STARS
+from recsys.evaluation.harness import RELEVANT_STARS, release_years
 
 Strategy = Callable[..., list[int]]
 
@@ -64,6 +66,7 @@ class Person:
 
     answers: dict[int, float]
     later: frozenset[int] | None = None
+    at: float | None = None  # when they arrive (the ranker is asked at it)
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,14 @@ def people_from_ratings(frame: pd.DataFrame, protocol: str) -> dict[int, Person]
     people = {}
     for user, group in frame.sort_values(["user_id", "timestamp", "movie_id"], kind="stable").groupby("user_id"):
         ids, stars = group["movie_id"].astype(int).tolist(), group["rating"].astype(float).tolist()
+        times = group["timestamp"].astype(float).tolist()
         if protocol == PROTOCOL_REST:
-            people[int(user)] = Person(answers=dict(zip(ids, stars)))
+            people[int(user)] = Person(answers=dict(zip(ids, stars)), at=times[0])
         else:
             half = len(ids) // 2
             later = frozenset(m for m, s in zip(ids[half:], stars[half:]) if s >= RELEVANT_STARS)
-            people[int(user)] = Person(answers=dict(zip(ids[:half], stars[:half])), later=later)
+            people[int(user)] = Person(answers=dict(zip(ids[:half], stars[:half])), later=later,
+                                       at=times[max(half - 1, 0)])
     return people
 
 
@@ -97,6 +102,7 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
     """One seed's table: every strategy through ``screens`` screens for every person of ``people``."""
     known = set(ranker.items.ids.tolist())
     n_catalog = len(ranker.items)
+    reads_time = getattr(ranker, "reads_time", False)
     rows = []
     for name, strategy in strategies.items():
         counts = {s: [] for s in range(screens + 1)}
@@ -115,7 +121,7 @@ def simulate_people(ranker, catalog: elicitation.ElicitationCatalog, people: Map
                         skipped.add(movie_id)
                 # "later-open" is the site's rule: a skipped film may be recommended.
                 picks = ranker.recommend(history=rated, exclude=() if protocol == PROTOCOL_LATER_OPEN else skipped,
-                                         n=k)
+                                         n=k, **({"at": person.at} if reads_time else {}))
                 recommended = [pick.movie_id for pick in picks]
                 if person.later is None:
                     relevant = {m for m, stars in person.answers.items()
@@ -150,7 +156,7 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
         make_ranker: seed -> an unfitted ranker (tests pass a small one); default: the product ranker.
     """
     strategies = strategies or default_strategies()
-    make_ranker = make_ranker or (lambda seed: _product_ranker(seed, epochs))
+    make_ranker = make_ranker or (lambda seed: _product_ranker(seed, epochs, release_years(movies)))
     per_seed = []
     for seed in seeds:
         started = time.perf_counter()
@@ -175,11 +181,12 @@ def run_simulation(ratings: pd.DataFrame, movies: pd.DataFrame | None = None, *,
     return table
 
 
-def _product_ranker(seed: int, epochs: int):
+def _product_ranker(seed: int, epochs: int, years: Mapping[int, int] | None = None):
     from recsys.ncf.scorer import NCFScorer
-    from recsys.ranking.ranker import Ranker, product_ease
+    from recsys.ranking.ranker import Ranker, product_ease, product_sequence
 
-    return Ranker(NCFScorer(epochs=epochs, seed=seed), ease=product_ease(), content=None)
+    return Ranker(NCFScorer(epochs=epochs, seed=seed), ease=product_ease(), content=None,
+                  sequence=product_sequence(), release_years=years)
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -9,9 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 #: (ncf-5: lazy Adam and a batch chosen from the data's size train a different model; ncf-6: the
 #: artifact holds the biased MF whose stars are averaged with the NCF's, and the fused XLA step
 #: draws dropout's masks from another random stream; ncf-7: the artifact holds the successor
-#: model of :mod:`recsys.sequence`; ncf-8: it holds the liked counts of new people's popularity; ncf-9: and their recent
-#: liked counts).
-CODE_VERSION = "ncf-9"
+#: model of :mod:`recsys.sequence`; ncf-8: it holds the liked counts of new people's popularity).
+CODE_VERSION = "ncf-8"
 
 MODE_REGRESSION = "regression"  # seed 003: MSE on stars only; ranked by predicted stars
 MODE_IMPLICIT = "implicit"  # every rated movie is a positive, sampled unrated movies negatives

@@ -11,13 +11,13 @@ every other single model (docs/evaluation.md), so the product mixes three parts:
 * popularity: log of the number of training ratings; for new people, of the number of liked ones
   (>= :data:`LIKED_STARS`), moving to all ratings as the weights move to ``regular`` (the films many
   people rated *and liked* are what a new person goes on to like; for regular people the count of
-  every rating ranks a little better, docs/evaluation.md). A new person's liked count is part
-  recent (:data:`RECENT_POPULARITY`): the films liked in the year before the person's time.
+  every rating ranks a little better, docs/evaluation.md).
 
 The ranker reads the time of a request (``at``, seconds since the epoch; None: the end of the
 training data, which is what the site passes). A film released after that year is never
-recommended (a person in 2003 cannot watch a 2009 film; the release years come from the titles),
-and the recent part of new people's popularity counts the ratings before ``at``.
+recommended (a person in 2003 cannot watch a 2009 film; the release years come from the titles).
+A ranker built with a :class:`RecentPopularity` also makes part of new people's popularity the
+films liked in the year before ``at``; the site does not (docs/evaluation.md, "Time").
 
 Each part is z-scored per person, then mixed with weights that move from
 :data:`PRODUCT_WEIGHTS`'s ``new`` triple (few ratings: popularity is the strongest signal) to
@@ -121,15 +121,9 @@ class RecentPopularity:
             raise ValueError(f"share must be in [0, 1] and days > 0, not {self.share!r}, {self.days!r}")
 
 
-#: Chosen on validation people (docs/evaluation.md, "Popularity at the person's time").
-RECENT_POPULARITY = RecentPopularity(share=0.4, days=365.0)
-
-
-def recent_liked_counts(train: pd.DataFrame, items: Vocabulary, days: float = RECENT_POPULARITY.days) -> np.ndarray:
-    """Decayed liked counts (:meth:`LikedTimeline.decayed_counts`) at the end of ``train``, aligned
-    with ``items``: the recent popularity the site serves (it asks at the end of the data)."""
-    timeline = LikedTimeline.of(train, items, LIKED_STARS)
-    return timeline.decayed_counts(timeline.end, days)
+#: The best setting on cold-start validation people (docs/evaluation.md, "Time"). Not served: it
+#: cost the onboarding simulation's validation seeds 6-10% after two screens.
+RECENT_POPULARITY_TRIED = RecentPopularity(share=0.4, days=365.0)
 
 
 @dataclass(frozen=True)
@@ -329,17 +323,14 @@ SEQUENCE_ARRAYS = ("movie_ids", "indptr", "indices", "data")
 
 
 def saved_extras(*, ease: EASEScorer, stars_mf: BiasedMFScorer, counts: np.ndarray,
-                 sequence: NextMoviesScorer | None = None, liked: np.ndarray | None = None,
-                 recent_liked: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 sequence: NextMoviesScorer | None = None, liked: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The arrays an artifact keeps beside the NCF (``save_artifact(extras=...)``): EASE, the
-    stars' MF, the rating counts (all, ``liked``: :func:`liked_counts`, and ``recent_liked``:
-    :func:`recent_liked_counts`) and the successor model; :func:`loaded_parts` reads them back."""
+    stars' MF, the rating counts (all, and ``liked``: :func:`liked_counts`) and the successor
+    model; :func:`loaded_parts` reads them back."""
     extras = {"ease_weights": ease.weights, "ease_movie_ids": ease.items.ids, "rating_counts": counts,
               **{f"stars_mf_{name}": array for name, array in stars_mf.item_side().items()}}
     if liked is not None:
         extras["liked_counts"] = liked
-    if recent_liked is not None:
-        extras["recent_liked_counts"] = recent_liked
     if sequence is not None:
         extras.update({f"next_{name}": array for name, array in sequence.arrays().items()})
     return extras
@@ -355,14 +346,13 @@ class LoadedParts:
     rating_counts: np.ndarray
     sequence: NextMoviesScorer | None = None
     liked_counts: np.ndarray | None = None
-    recent_liked_counts: np.ndarray | None = None
 
 
 def loaded_parts(artifact) -> LoadedParts:
     """The ranker's parts from a loaded :class:`recsys.ncf.artifacts.Artifact`. An older artifact
     may lack EASE (then None), the stars' MF (None: the NCF's stars alone), the rating counts
     (zeros: popularity ties everywhere), the liked counts (None: every rating counts for
-    everybody), the recent liked counts (None: no recent part) or the successor model (None)."""
+    everybody) or the successor model (None)."""
     extras = artifact.extras
     ncf = NCFScorer.from_parts(artifact.config, artifact.users, artifact.items, artifact.weights)
     ease = None
@@ -377,11 +367,11 @@ def loaded_parts(artifact) -> LoadedParts:
     counts = extras.get("rating_counts")
     if counts is None or len(counts) != len(artifact.items):
         counts = np.zeros(len(artifact.items))
-    liked, recent = (extras.get(name) for name in ("liked_counts", "recent_liked_counts"))
-    liked, recent = (None if values is None or len(values) != len(artifact.items) else np.asarray(values)
-                     for values in (liked, recent))
+    liked = extras.get("liked_counts")
+    if liked is not None and len(liked) != len(artifact.items):
+        liked = None
     return LoadedParts(ncf=ncf, ease=ease, stars_mf=stars_mf, rating_counts=np.asarray(counts), sequence=sequence,
-                       liked_counts=liked, recent_liked_counts=recent)
+                       liked_counts=None if liked is None else np.asarray(liked))
 
 
 @dataclass(frozen=True)
@@ -426,7 +416,7 @@ class Ranker:
         collaborative_mix: the (NCF, EASE, successors) weights inside the collaborative part
             (a :class:`CollaborativeMix`).
         ease_recency: EASE's (boost, span) weighting of recent ratings (None: all alike).
-        recent_popularity: how much of new people's popularity is recent (None: none).
+        recent_popularity: how much of new people's popularity is recent (None, as served: none).
         release_years: movie id -> release year; a film released after the year of a request's
             ``at`` is never recommended (None, or a movie missing: always available).
 
@@ -443,7 +433,7 @@ class Ranker:
                  sequence: NextMoviesScorer | None = None,
                  collaborative_mix: CollaborativeMix = COLLABORATIVE_MIX,
                  ease_recency: tuple[float, float] | None = EASE_RECENCY,
-                 recent_popularity: RecentPopularity | None = RECENT_POPULARITY,
+                 recent_popularity: RecentPopularity | None = None,
                  release_years: Mapping[int, int] | None = None):
         if not 0.0 <= stars_ncf_share <= 1.0:
             raise ValueError(f"stars_ncf_share must be in [0, 1], not {stars_ncf_share!r}")
@@ -484,22 +474,18 @@ class Ranker:
                    rating_counts: np.ndarray, weights: WeightSchedule = PRODUCT_WEIGHTS,
                    content_gate: ContentGate | None = PRODUCT_CONTENT_GATE,
                    stars_mf: BiasedMFScorer | None = None, sequence: NextMoviesScorer | None = None,
-                   liked_counts: np.ndarray | None = None, recent_liked_counts: np.ndarray | None = None
-                   ) -> Ranker:
+                   liked_counts: np.ndarray | None = None) -> Ranker:
         """The ranker over a loaded model: a fitted NCF, the saved EASE (or None), the content
         index (or None), the training rating count of each NCF movie, the saved stars' MF (or
-        None), the saved successor model (or None), the liked count of each NCF movie (None:
-        new people's popularity counts every rating, as regular people's does) and its recent
-        liked count at the end of the training data (None: no recent part). A loaded ranker
-        keeps no timeline: its recent part is the one at the end of the data, whatever ``at``."""
+        None), the saved successor model (or None) and the liked count of each NCF movie (None:
+        new people's popularity counts every rating, as regular people's does)."""
         counts = np.asarray(rating_counts, dtype=np.float64)
-        liked, recent = (None if values is None else np.asarray(values, dtype=np.float64)
-                         for values in (liked_counts, recent_liked_counts))
-        for name, values in (("rating", counts), ("liked", liked), ("recent liked", recent)):
+        liked = None if liked_counts is None else np.asarray(liked_counts, dtype=np.float64)
+        for name, values in (("rating", counts), ("liked", liked)):
             if values is not None and values.shape != (len(ncf.items),):
                 raise ValueError(f"{values.shape[0] if values.ndim else 0} {name} counts for {len(ncf.items)} movies")
         return cls(ncf, ease=ease, content=content, weights=weights, content_gate=content_gate,
-                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts, liked, recent)
+                   stars_mf=stars_mf, sequence=sequence)._attach(ncf.items, counts, liked)
 
     def _attach(self, items: Vocabulary, counts: np.ndarray, liked: np.ndarray | None = None,
                 recent: np.ndarray | None = None) -> Ranker:
@@ -518,7 +504,7 @@ class Ranker:
         # The same for everybody: once here, not per request.
         self._popularity = self._log_zscore(counts)
         self._liked_popularity = None if liked is None else self._log_zscore(liked)
-        # New people's popularity at the end of the data (what the site serves), once.
+        # New people's popularity at the end of the data (what the site asks at), once.
         self._new_popularity = self._new_popularity_from(None if recent is None else self._log_zscore(recent))
         self._years = None if self.release_years is None else release_year_array(items, self.release_years)
         return self

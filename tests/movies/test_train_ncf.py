@@ -11,7 +11,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recsys.ncf import artifacts
-from recsys.ranking.ranker import RECENT_POPULARITY
 from tests.recsys.conftest import free_ports, write_structured_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,12 +43,6 @@ def test_train_ncf_writes_a_model_the_site_loads(tmp_path, capsys):
     liked = frame[frame["rating"] >= 4].groupby("movieId").size().reindex(loaded.items.ids).fillna(0)
     assert loaded.extras["liked_counts"].tolist() == liked.astype(int).tolist()
     assert 0 < loaded.extras["liked_counts"].sum() < loaded.extras["rating_counts"].sum()
-    # And their recent part: liked ratings decayed by age at the latest rating's time.
-    liked_rows = frame[frame["rating"] >= 4]
-    age_days = (liked_rows["timestamp"].max() - liked_rows["timestamp"]) / 86_400
-    recent = (np.exp(-age_days / RECENT_POPULARITY.days)).groupby(liked_rows["movieId"]).sum()
-    np.testing.assert_allclose(loaded.extras["recent_liked_counts"], recent.reindex(loaded.items.ids).fillna(0),
-                               rtol=1e-9)
     # And the biased MF whose stars are averaged with the NCF's: 16 factors for each of the 40 movies.
     assert "biased MF for the stars (16 factors) in " in out
     assert loaded.extras["stars_mf_item_factors"].shape == (40, 16)

@@ -194,29 +194,6 @@ def test_the_site_ranks_new_people_by_the_saved_liked_counts(engine_settings):
     assert picks[0].movie_id == 39 and 40 not in [p.movie_id for p in picks[:3]]
 
 
-def test_the_site_blends_in_the_saved_recent_liked_counts(engine_settings):
-    from recsys.baselines import EASEScorer
-    from recsys.ranking.ranker import Ranker
-
-    extras = product_extras()
-    extras["liked_counts"] = np.arange(N_MOVIES, dtype=np.int64)
-    # Movie 38 was liked the most lately, far more than movie 40, the most liked of all.
-    extras["recent_liked_counts"] = np.zeros(N_MOVIES)
-    extras["recent_liked_counts"][37] = 10**6
-    save_model(engine_settings, extras=extras)
-    assert recommender.wait_until_ready(30)
-    ratings = {1: 5.0, 2: 4.0, 3: 1.0}
-    picks = recommender.recommend(ratings=ratings, n=8, diversify=False)
-    ease = EASEScorer.from_weights(extras["ease_movie_ids"], extras["ease_weights"])
-    expected = Ranker.from_parts(recommender._engine.scorer, ease=ease, content=None,
-                                 rating_counts=extras["rating_counts"], liked_counts=extras["liked_counts"],
-                                 recent_liked_counts=extras["recent_liked_counts"])
-    scores = expected.score(user_id=None, history=ratings)
-    order = [int(m) for m in expected.items.raw(np.argsort(-scores, kind="stable")) if m not in ratings]
-    assert [p.movie_id for p in picks] == order[:8]
-    assert picks[0].movie_id == 38
-
-
 def test_the_site_shows_the_ncf_and_the_saved_mf_stars_averaged(engine_settings):
     from recsys.baselines import BiasedMFScorer, EASEScorer
     from recsys.ranking.ranker import STARS_NCF_SHARE, saved_extras

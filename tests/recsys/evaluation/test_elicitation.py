@@ -46,6 +46,24 @@ def test_a_person_rates_what_they_saw_skips_the_rest_and_is_scored_on_what_is_le
     assert {row.people for row in rows} == {1}
 
 
+class TimedRanker(FixedOrderRanker):
+    reads_time = True
+
+    def __init__(self):
+        self.asked = []
+
+    def recommend(self, *, history, exclude=(), n=10, at=None):
+        self.asked.append(at)
+        return super().recommend(history=history, exclude=exclude, n=n)
+
+
+def test_a_ranker_that_reads_time_is_asked_at_the_persons_arrival():
+    ranker = TimedRanker()
+    simulate_people(ranker, catalog=None, people={7: Person(answers={1: 5.0}, at=1234.0)},
+                    strategies={"fixed": two_screens}, screens=2, k=2)
+    assert ranker.asked == [1234.0, 1234.0, 1234.0]  # before any screen and after each of two
+
+
 def test_the_later_protocol_keeps_one_target_and_later_open_lets_skips_be_recommended():
     person = Person(answers={1: 5.0, 3: 2.0}, later=frozenset({2, 5}))
     closed = {row.screens: row.ndcg for row in simulate_people(
@@ -65,9 +83,10 @@ def test_people_from_ratings_cut_each_history_in_time():
     frame = pd.DataFrame({"user_id": [1, 1, 1, 1, 1], "movie_id": [10, 11, 12, 13, 14],
                           "rating": [4.0, 2.0, 5.0, 3.0, 4.5], "timestamp": [5, 1, 4, 2, 3]})
     rest = people_from_ratings(frame, simulation.PROTOCOL_REST)
-    assert rest == {1: Person(answers={11: 2.0, 13: 3.0, 14: 4.5, 12: 5.0, 10: 4.0})}
+    # Each arrives at the time of the last rating a screen can find (``rest``: the first).
+    assert rest == {1: Person(answers={11: 2.0, 13: 3.0, 14: 4.5, 12: 5.0, 10: 4.0}, at=1.0)}
     later = people_from_ratings(frame, simulation.PROTOCOL_LATER)
-    assert later == {1: Person(answers={11: 2.0, 13: 3.0}, later=frozenset({14, 12, 10}))}
+    assert later == {1: Person(answers={11: 2.0, 13: 3.0}, later=frozenset({14, 12, 10}), at=2.0)}
 
 
 def test_format_table_compares_with_the_popular_grid_at_the_same_screen():

@@ -24,7 +24,7 @@ from recsys.ranking.ranker import (
     POPULARITY,
     PRODUCT_CONTENT_GATE,
     PRODUCT_WEIGHTS,
-    RECENT_POPULARITY,
+    RECENT_POPULARITY_TRIED,
     STARS_MF_FACTORS,
     STARS_NCF_SHARE,
     CollaborativeMix,
@@ -38,7 +38,6 @@ from recsys.ranking.ranker import (
     product_sequence,
     product_stars_mf,
     rating_counts,
-    recent_liked_counts,
     saved_extras,
 )
 from recsys.sequence import NextMoviesScorer, recency_weights
@@ -116,9 +115,10 @@ def test_new_peoples_popularity_counts_liked_ratings_and_moves_to_every_rating(s
 DAY = 86_400
 
 
-def test_new_peoples_popularity_is_part_recent_at_the_time_asked(structured_frame):
-    fitted = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None).fit(structured_frame)
-    items, share, days = fitted.items, RECENT_POPULARITY.share, RECENT_POPULARITY.days
+def test_a_ranker_with_recent_popularity_makes_new_people_part_recent_at_the_time_asked(structured_frame):
+    fitted = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None,
+                    recent_popularity=RECENT_POPULARITY_TRIED).fit(structured_frame)
+    items, share, days = fitted.items, RECENT_POPULARITY_TRIED.share, RECENT_POPULARITY_TRIED.days
     liked_z = zscore(np.log1p(liked_counts(structured_frame, items).astype(np.float64)))
 
     def expected(at):
@@ -139,18 +139,12 @@ def test_new_peoples_popularity_is_part_recent_at_the_time_asked(structured_fram
     # Regular people's popularity counts every rating, whatever the time.
     every = zscore(np.log1p(rating_counts(structured_frame, items).astype(np.float64)))
     np.testing.assert_allclose(popularity(middle, PRODUCT_WEIGHTS.regular_from), every, atol=1e-5)
-    # Without the recent part, only the liked counts.
-    plain = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None, recent_popularity=None)
-    plain.fit(structured_frame)
+    # The served ranker has no recent part: only the liked counts, whatever the time.
+    plain = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None).fit(structured_frame)
     np.testing.assert_allclose(plain.parts(user_id=None, history={1: 4.0}, at=middle)[PARTS.index(POPULARITY)],
                                liked_z, atol=1e-5)
-    ncf = _ncf_with_random_weights()
-    counts = rating_counts(structured_frame, ncf.items)
     with pytest.raises(ValueError, match="share must be in"):
         RecentPopularity(share=1.5, days=365.0)
-    with pytest.raises(ValueError, match="39 recent liked counts for 40 movies"):
-        Ranker.from_parts(ncf, ease=None, content=None, rating_counts=counts, liked_counts=counts,
-                          recent_liked_counts=counts[:-1])
 
 
 def test_a_film_released_after_the_year_asked_is_never_recommended(structured_frame):
@@ -277,8 +271,7 @@ def test_fitting_equals_loading_the_saved_parts(structured_frame):
     # What the site does with a saved model: the same parts, counts from the same ratings.
     loaded = Ranker.from_parts(fitted.ncf, ease=EASEScorer.from_weights(fitted.ease.items.ids, fitted.ease.weights),
                                content=None, rating_counts=rating_counts(structured_frame, fitted.ncf.items),
-                               liked_counts=liked_counts(structured_frame, fitted.ncf.items),
-                               recent_liked_counts=recent_liked_counts(structured_frame, fitted.ncf.items))
+                               liked_counts=liked_counts(structured_frame, fitted.ncf.items))
     history = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
                                   fitted.score(user_id=None, history=history))
@@ -430,13 +423,10 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
                                    extras=saved_extras(ease=fitted.ease, stars_mf=fitted.stars_mf,
                                                        counts=rating_counts(structured_frame, fitted.ncf.items),
                                                        sequence=fitted.sequence,
-                                                       liked=liked_counts(structured_frame, fitted.ncf.items),
-                                                       recent_liked=recent_liked_counts(structured_frame,
-                                                                                        fitted.ncf.items)))
+                                                       liked=liked_counts(structured_frame, fitted.ncf.items)))
     parts = loaded_parts(artifacts.load_artifact(path))
     loaded = Ranker.from_parts(parts.ncf, ease=parts.ease, content=None, rating_counts=parts.rating_counts,
-                               stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts,
-                               recent_liked_counts=parts.recent_liked_counts)
+                               stars_mf=parts.stars_mf, sequence=parts.sequence, liked_counts=parts.liked_counts)
     assert repr(loaded).startswith("Ranker(ncf + ease + next + popularity")
     history, movies = {1: 5.0, 2: 5.0, 3: 4.5, 30: 1.0}, list(range(1, N_MOVIES + 1))
     np.testing.assert_array_equal(loaded.score(user_id=None, history=history),
@@ -447,7 +437,7 @@ def test_a_saved_and_loaded_model_gives_the_fitted_rankers_scores_and_stars(stru
     older = loaded_parts(artifacts.load_artifact(artifacts.save_artifact(
         tmp_path, config=fitted.ncf.config, users=fitted.ncf.users, items=fitted.ncf.items,
         weights=fitted.ncf.train_result.weights, metadata={})))
-    assert (older.ease, older.stars_mf, older.sequence, older.liked_counts, older.recent_liked_counts) == (None,) * 5
+    assert (older.ease, older.stars_mf, older.sequence, older.liked_counts) == (None, None, None, None)
     assert not older.rating_counts.any()
 
 
