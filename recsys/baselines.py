@@ -99,8 +99,9 @@ class RecentPopularityScorer(_MatrixScorer):
     """Time-aware popularity (Ji et al., SIGIR 2020): asked at time ``at``, every movie is scored by
     its liked ratings (>= 4 stars) made before ``at``, one made ``age`` days earlier counting
     ``exp(-age / days)``; films released after the year of ``at`` are never ranked
-    (``release_years``). Ties, such as films nobody liked lately, go by the liked count of all time.
-    ``at`` None: the end of the training data. The same list for everybody asked at the same time."""
+    (``release_years``). Ties, such as films nobody liked lately, go by the liked count up to ``at``
+    (no rating made later counts). ``at`` None: the end of the training data. The same list for
+    everybody asked at the same time."""
 
     reads_time = True
 
@@ -113,8 +114,6 @@ class RecentPopularityScorer(_MatrixScorer):
 
         self._index(train)
         self.timeline = LikedTimeline.of(train, self.items)
-        liked = np.bincount(self.timeline.rows, minlength=len(self.items)).astype(np.float64)
-        self._tie_break = np.log1p(liked) / (np.log1p(liked).max() + 1.0) * 1e-3
         self._years = None if self.release_years is None else release_year_array(self.items, self.release_years)
         return self
 
@@ -123,7 +122,9 @@ class RecentPopularityScorer(_MatrixScorer):
 
         self._check_fitted("timeline")
         at = self.timeline.end if at is None else float(at)
-        scores = np.log1p(self.timeline.decayed_counts(at, self.days)) + self._tie_break
+        liked = np.log1p(self.timeline.counts_before(at))
+        tie_break = liked / (liked.max() + 1.0) * 1e-3  # below any decayed count's difference that matters
+        scores = np.log1p(self.timeline.decayed_counts(at, self.days)) + tie_break
         if self._years is not None:
             later = released_after(self._years, at)
             if later is not None:

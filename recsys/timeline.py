@@ -41,6 +41,12 @@ class LikedTimeline:
         """The latest liked rating's time (0 when there is none)."""
         return float(self.times[-1]) if self.times.size else 0.0
 
+    def counts_before(self, at: float) -> np.ndarray:
+        """Each movie's liked ratings made up to ``at``, undecayed."""
+        stop = int(np.searchsorted(self.times, at, side="right"))
+        rows = self.rows[:stop]
+        return np.bincount(rows[rows >= 0], minlength=self.n_items).astype(np.float64)
+
     def decayed_counts(self, at: float, days: float) -> np.ndarray:
         """Each movie's liked ratings up to ``at``, one made ``age`` days earlier counting ``exp(-age / days)``."""
         stop = int(np.searchsorted(self.times, at, side="right"))

@@ -9,8 +9,8 @@ Protocol (docs/evaluation.md, "Rating grid"):
 * a held-out person is shown a strategy's screens of ``screen_size`` movies; they rate the ones
   they had rated (with their real stars) and skip the rest; the next screen sees both;
 * after each screen the ranker recommends 10 movies from the ratings collected so far, asked at
-  the person's time (the last rating a screen can find: the earlier half's; on ``rest``, the
-  first), scored three ways:
+  the person's time (the last rating a screen can find: the earlier half's; on ``rest``, their
+  last), scored three ways:
 
   - ``later-open`` (the site's rule, the headline): the person's history is cut in time; only
     the earlier half can be rated on a screen (what they had seen when they arrived; anything
@@ -87,7 +87,7 @@ def people_from_ratings(frame: pd.DataFrame, protocol: str) -> dict[int, Person]
         ids, stars = group["movie_id"].astype(int).tolist(), group["rating"].astype(float).tolist()
         times = group["timestamp"].astype(float).tolist()
         if protocol == PROTOCOL_REST:
-            people[int(user)] = Person(answers=dict(zip(ids, stars)), at=times[0])
+            people[int(user)] = Person(answers=dict(zip(ids, stars)), at=times[-1])
         else:
             half = len(ids) // 2
             later = frozenset(m for m, s in zip(ids[half:], stars[half:]) if s >= RELEVANT_STARS)

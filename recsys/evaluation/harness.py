@@ -17,7 +17,9 @@ For every person evaluated:
   (``predicts_ratings``), and a missing prediction raises;
 * a scorer that reads time (``reads_time``) is asked at the person's time: that of the latest
   rating in their history (the cold start's k-th, the last training rating otherwise), as a
-  site asks at "now". No scorer sees a rating made after it.
+  site asks at "now". Time limits what it may rank (films released by then) and the counts it
+  reads as recent; its models are trained on the whole training frame, as every baseline's are
+  (other people's later ratings included).
 
 Models come from a registry (name -> factory). ``product`` is :class:`recsys.ranking.ranker.Ranker`,
 the very object the site serves.

@@ -462,9 +462,10 @@ class Ranker:
         if self.sequence is not None:
             self.sequence.fit(train)
         items = Vocabulary(train["movie_id"].to_numpy())
-        timeline = LikedTimeline.of(train, items, LIKED_STARS)
-        recent = (None if self.recent_popularity is None
-                  else timeline.decayed_counts(timeline.end, self.recent_popularity.days))
+        timeline = recent = None
+        if self.recent_popularity is not None:  # the timeline serves only the recent part
+            timeline = LikedTimeline.of(train, items, LIKED_STARS)
+            recent = timeline.decayed_counts(timeline.end, self.recent_popularity.days)
         self._attach(items, rating_counts(train, items), liked_counts(train, items), recent)
         self._timeline = timeline
         return self

@@ -47,13 +47,16 @@ def test_recent_popularity_counts_the_likes_before_the_time_asked_and_only_relea
     ratings = frame([(1, 10, 5.0, 0), (2, 10, 4.0, 365 * day), (1, 20, 4.5, 730 * day), (2, 20, 2.0, 730 * day),
                      (3, 30, 4.0, 1000 * day)])
     scorer = baselines.RecentPopularityScorer(days=365.0, release_years={30: 1972}).fit(ratings)
-    tie = np.log1p([2.0, 1.0, 1.0]) / (np.log1p(2.0) + 1.0) * 1e-3  # all-time liked counts break ties
+    tie = np.log1p([2.0, 1.0, 0.0]) / (np.log1p(2.0) + 1.0) * 1e-3  # liked counts up to then break ties
     # Asked at day 730 (1972): 10's likes are 730 and 365 days old, 20's is new, 30's not yet made.
     np.testing.assert_allclose(scorer.score(user_id=None, history={}, at=730 * day),
                                np.log1p([np.exp(-2) + np.exp(-1), 1.0, 0.0]) + tie, rtol=1e-6)
     # At day 10 (1970) film 30 (1972) is not released: never ranked.
     early = scorer.score(user_id=None, history={}, at=10 * day)
-    assert np.isneginf(early[2]) and early[0] > early[1] > 0
+    assert np.isneginf(early[2]) and early[0] > 0 and early[1] == 0  # 20 is liked only later
+    # At day 400 films 20 and 30 have no like yet: nothing made later lifts either.
+    np.testing.assert_array_equal(baselines.RecentPopularityScorer().fit(ratings).score(
+        user_id=None, history={}, at=400 * day)[1:], [0.0, 0.0])
     # None: the end of the data.
     np.testing.assert_array_equal(scorer.score(user_id=None, history={}),
                                   scorer.score(user_id=None, history={}, at=1000 * day))

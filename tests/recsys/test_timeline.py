@@ -29,3 +29,13 @@ def test_release_years_align_with_the_items_and_say_what_is_out_after_a_time():
     assert released_after(years, 946_684_800.0).tolist() == [2]  # 2000-01-01
     assert released_after(years, 1_000_000_000.0) is None  # 2001
     assert released_after(years, None) is None
+
+
+def test_liked_counts_before_a_time_are_undecayed_and_skip_movies_outside_the_items():
+    frame = pd.DataFrame({"user_id": [1, 2, 3, 4], "movie_id": [10, 10, 99, 20], "rating": [4.0, 5.0, 5.0, 4.0],
+                          "timestamp": [0, 100 * DAY, 100 * DAY, 200 * DAY]})
+    timeline = LikedTimeline.of(frame, Vocabulary([10, 20]))  # movie 99 is not among the items
+    assert timeline.counts_before(100 * DAY).tolist() == [2.0, 0.0]
+    assert timeline.counts_before(200 * DAY).tolist() == [2.0, 1.0]
+    np.testing.assert_allclose(timeline.decayed_counts(100 * DAY, 100.0), [np.exp(-1) + 1, 0])
+

@@ -83,8 +83,8 @@ def test_people_from_ratings_cut_each_history_in_time():
     frame = pd.DataFrame({"user_id": [1, 1, 1, 1, 1], "movie_id": [10, 11, 12, 13, 14],
                           "rating": [4.0, 2.0, 5.0, 3.0, 4.5], "timestamp": [5, 1, 4, 2, 3]})
     rest = people_from_ratings(frame, simulation.PROTOCOL_REST)
-    # Each arrives at the time of the last rating a screen can find (``rest``: the first).
-    assert rest == {1: Person(answers={11: 2.0, 13: 3.0, 14: 4.5, 12: 5.0, 10: 4.0}, at=1.0)}
+    # Each arrives at the time of the last rating a screen can find.
+    assert rest == {1: Person(answers={11: 2.0, 13: 3.0, 14: 4.5, 12: 5.0, 10: 4.0}, at=5.0)}
     later = people_from_ratings(frame, simulation.PROTOCOL_LATER)
     assert later == {1: Person(answers={11: 2.0, 13: 3.0}, later=frozenset({14, 12, 10}), at=2.0)}
 

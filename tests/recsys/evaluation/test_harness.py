@@ -182,7 +182,7 @@ class TimedScorer(FixedScorer):
         self.asked = []
 
     def score(self, *, user_id, history, at=None):
-        self.asked.append((user_id, len(history), at))
+        self.asked.append((user_id, tuple(history), at))
         return super().score(user_id=user_id, history=history)
 
 
@@ -203,11 +203,15 @@ def test_a_scorer_that_reads_time_is_asked_at_the_latest_rating_of_each_history(
                               registry=registry, n_negatives=10)
     warm, cold, loo = scorers
     last_train = warm_split(ratings).train.groupby("user_id")["timestamp"].max()
-    assert warm.asked and all(at == last_train[user] for user, _, at in warm.asked)
-    # Cold people are anonymous; each is asked at their 5th rating's time.
-    assert cold.asked and all(user is None and n == 5 and at % 1000 == 4 for user, n, at in cold.asked)
+    assert len(warm.asked) == 30 and all(at == last_train[user] for user, _, at in warm.asked)
+    # Cold people are anonymous; each is asked at their own 5th rating's time.
+    first_five = {tuple(group.sort_values("timestamp")["movie_id"].head(5)): user
+                  for user, group in ratings.groupby("user_id")}
+    assert len(cold.asked) == 6  # 20% of 30 people
+    assert all(user is None and at == first_five[history] * 1000 + 4 for user, history, at in cold.asked)
     # Leave-one-out: the latest rating is the test one, so the time asked is the one before it.
-    assert sorted(loo.asked) == [(user, 14, user * 1000 + 13) for user in range(1, 31)]
+    assert sorted((user, len(history), at) for user, history, at in loo.asked) == [
+        (user, 14, user * 1000 + 13) for user in range(1, 31)]
 
 
 def test_release_years_come_from_a_year_column_or_the_titles():

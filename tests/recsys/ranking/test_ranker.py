@@ -116,6 +116,8 @@ DAY = 86_400
 
 
 def test_a_ranker_with_recent_popularity_makes_new_people_part_recent_at_the_time_asked(structured_frame):
+    # Ratings three days apart (about eight years in all), so the decay over a year matters.
+    structured_frame = structured_frame.assign(timestamp=10**9 + np.arange(len(structured_frame)) * 3 * DAY)
     fitted = Ranker(NCFScorer(tiny_config(epochs=1)), ease=None, content=None,
                     recent_popularity=RECENT_POPULARITY_TRIED).fit(structured_frame)
     items, share, days = fitted.items, RECENT_POPULARITY_TRIED.share, RECENT_POPULARITY_TRIED.days
@@ -163,6 +165,15 @@ def test_a_film_released_after_the_year_asked_is_never_recommended(structured_fr
     assert len(picks) == N_MOVIES - 3
     assert 1 in {p.movie_id for p in fitted.recommend(history=history, n=N_MOVIES)}
     assert fitted.unavailable(None) is None and fitted.unavailable(start + 400 * DAY) is None
+
+
+def test_the_sites_ranker_scores_alike_whatever_time_it_is_asked(ranker):
+    # Built from a saved model (no release years, no timeline): ``at`` changes nothing.
+    history = {1: 5.0, 2: 4.0, 30: 1.0}
+    now = ranker.score(user_id=None, history=history)
+    np.testing.assert_array_equal(ranker.score(user_id=None, history=history, at=0.0), now)
+    assert [p.movie_id for p in ranker.recommend(history=history, n=5, at=0.0)] == \
+        [p.movie_id for p in ranker.recommend(history=history, n=5)]
 
 
 def test_primitives_top_k_and_zscore():

@@ -80,6 +80,30 @@ def test_mean_ndcg_never_ranks_a_film_not_released_at_the_persons_time():
     assert mean_ndcg([later], items, weights.for_count, k=1) == 1.0
 
 
+class TimedParts(FixedParts):
+    """A FixedParts that reads time: movie 30 is out only from time 100 on."""
+
+    reads_time = True
+
+    def parts(self, *, user_id, history, at=None):
+        self.asked = at
+        return self._parts.copy()
+
+    def unavailable(self, at):
+        return None if at is None or at >= 100 else np.array([2])
+
+
+def test_prepare_asks_at_each_cases_time_and_keeps_out_what_was_not_released():
+    ranker = TimedParts([10, 20, 30], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 1.0]])
+    weights = WeightSchedule(new=(0.0, 0.0, 1.0), regular=(0.0, 0.0, 1.0), new_until=5, regular_from=10)
+    early, late = (prepare(ranker, [TuningCase({10: 4.0}, {20}, at=at)]) for at in (50.0, 150.0))
+    assert early[0].unavailable.tolist() == [2] and late[0].unavailable is None
+    assert ranker.asked == 150.0
+    # Early, 30 is out, so 20 is first; late, 30 comes first.
+    assert mean_ndcg(early, ranker.items, weights.for_count, k=1) == 1.0
+    assert mean_ndcg(late, ranker.items, weights.for_count, k=1) == 0.0
+
+
 def test_cold_cases_reveal_first_k_by_time():
     ratings = pd.DataFrame({"user_id": [1, 1, 1, 2], "movie_id": [10, 11, 12, 10],
                             "rating": [4.0, 2.0, 5.0, 5.0], "timestamp": [3, 1, 2, 1]})
