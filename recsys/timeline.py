@@ -55,6 +55,11 @@ class LikedTimeline:
         return np.bincount(self.rows[:stop][keep], weights=weights[keep], minlength=self.n_items)
 
 
+def latest_times(frame: pd.DataFrame) -> dict[int, float]:
+    """Person -> the time of their latest rating in ``frame`` (user_id, timestamp): when they are asked."""
+    return {int(user): float(time) for user, time in frame.groupby("user_id", sort=True)["timestamp"].max().items()}
+
+
 def release_year_array(items: Vocabulary, release_years) -> np.ndarray:
     """Each movie's release year aligned with ``items`` (-inf where unknown: always released)."""
     years = pd.Series(release_years, dtype="float64").reindex(items.ids)

@@ -47,6 +47,7 @@ from recsys.evaluation import metrics
 from recsys.evaluation.tuned import ValidatedScorer
 from recsys.primitives import top_k
 from recsys.sequence import NextMoviesScorer, histories_in_time_order
+from recsys.timeline import latest_times
 
 RELEVANT_STARS = 4.0
 METRIC_COLUMNS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "mrr@10", "hit_rate@10",
@@ -190,11 +191,6 @@ def genre_matrix(movies: pd.DataFrame | None, movie_ids: np.ndarray) -> np.ndarr
 def _histories(frame: pd.DataFrame) -> dict[int, dict[int, float]]:
     """Person -> history, oldest first (as the site passes it: the successor part reads the order)."""
     return histories_in_time_order(frame)
-
-
-def _latest_times(frame: pd.DataFrame) -> dict[int, float]:
-    """Person -> the time of their latest rating in ``frame``."""
-    return {int(user): float(time) for user, time in frame.groupby("user_id", sort=True)["timestamp"].max().items()}
 
 
 def release_years(movies: pd.DataFrame | None) -> dict[int, int] | None:
@@ -363,7 +359,7 @@ def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, 
                                     "train_ratings": len(split.train), "test_ratings": len(split.test)}
         train_histories = _histories(split.train)
         splits.append(("warm", split.train, [(None, _Case(train_histories, split.test, warm=True,
-                                                          times=_latest_times(split.train)))]))
+                                                          times=latest_times(split.train)))]))
     if "cold" in protocols:
         cold = cold_split(ratings, seed=seed)
         cases, skipped = [], {}
@@ -371,7 +367,7 @@ def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, 
             reveal = cold.reveal(reveal_k)
             skipped[str(reveal_k)] = int(reveal.skipped_users.size)
             cases.append((reveal_k, _Case(_histories(reveal.history), reveal.test, warm=False,
-                                          times=_latest_times(reveal.history))))
+                                          times=latest_times(reveal.history))))
         report.protocols["cold"] = {"description": cold.description, **cold.settings,
                                     "train_ratings": len(cold.train), "skipped_users_per_k": skipped}
         splits.append(("cold", cold.train, cases))
@@ -380,7 +376,7 @@ def _splits(ratings: pd.DataFrame, protocols: Sequence[str], report: Report, *, 
         report.protocols["loo"] = {"description": loo.description, **loo.settings, "train_ratings": len(loo.train),
                                    "test_users": len(loo.test), "skipped_users": int(loo.skipped_users.size)}
         splits.append(("loo", loo.train, [(None, _Case(_histories(loo.train), loo.test, warm=True,
-                                                       candidates=loo.negatives, times=_latest_times(loo.train)))]))
+                                                       candidates=loo.negatives, times=latest_times(loo.train)))]))
     return splits
 
 

@@ -35,6 +35,7 @@ from recsys.ranking.ranker import (
     product_stars_mf,
 )
 from recsys.sequence import histories_in_time_order
+from recsys.timeline import latest_times
 
 #: (new_until, regular_from) pairs tried by tune_product.
 SCHEDULE_GRID = tuple((a, b) for a in (5, 10, 15, 20) for b in (20, 30, 50, 100) if b > a)
@@ -90,14 +91,11 @@ def cold_cases(cold_ratings: pd.DataFrame, k: int, relevant_stars: float = RELEV
 def warm_cases(fit: pd.DataFrame, held_out: pd.DataFrame, relevant_stars: float = RELEVANT_STARS) -> list[TuningCase]:
     """Validation cases for known users: their fitting ratings as history (scored as
     themselves), their held-out ratings >= ``relevant_stars`` as relevant."""
-    histories, times = histories_in_time_order(fit), _latest_times(fit)
+    histories, times = histories_in_time_order(fit), latest_times(fit)
     liked = held_out[held_out["rating"] >= relevant_stars].groupby("user_id")["movie_id"]
     return [TuningCase(histories.get(int(u), {}), set(ms.astype(int)), user_id=int(u), at=times.get(int(u)))
             for u, ms in liked]
 
-
-def _latest_times(frame: pd.DataFrame) -> dict[int, float]:
-    return {int(user): float(time) for user, time in frame.groupby("user_id", sort=True)["timestamp"].max().items()}
 
 
 def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 100,
@@ -107,7 +105,7 @@ def loo_cases(fit: pd.DataFrame, held_out: pd.DataFrame, *, n_negatives: int = 1
     movie, ranked against ``n_negatives`` movies of ``fit`` they never rated (in ``fit`` or
     ``held_out``), drawn with ``default_rng([seed, user_id])``. People with fewer never-rated
     movies than that are skipped."""
-    histories, times = histories_in_time_order(fit), _latest_times(fit)
+    histories, times = histories_in_time_order(fit), latest_times(fit)
     rated = pd.concat([fit[["user_id", "movie_id"]], held_out[["user_id", "movie_id"]]])
     rated = {int(u): g.to_numpy(dtype=np.int64) for u, g in rated.groupby("user_id", sort=True)["movie_id"]}
     catalog = np.unique(fit["movie_id"].to_numpy(dtype=np.int64))
