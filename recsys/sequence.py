@@ -58,15 +58,23 @@ class NextMoviesScorer:
             at ``max_items * max_successors`` entries whatever the data's size.
         recent: how many of a person's latest ratings score them.
         recent_decay: the weight of the rating ``age`` places before the latest is ``recent_decay ** age``.
+        predecessors: also count the movies rated just *before* each movie, with this weight:
+            the model keeps ``P(j | i) + predecessors * Q(j | i)``, where ``Q(j | i)`` is the share
+            of the (decayed) ratings within ``window`` before ``i`` that were ``j``, smoothed alike.
+            People rate in sessions whose order is partly the order of the pages they browse, so
+            the films rated just before a film also say what a person rates around it (0: successors only).
     """
 
     predicts_ratings = False
 
     def __init__(self, *, window: int = 10, decay: float = 0.8, smoothing: float = 5.0,
                  max_items: int | None = 10_000, min_ratings: int = 2, max_successors: int = 200,
-                 recent: int = 20, recent_decay: float = 0.8):
+                 recent: int = 20, recent_decay: float = 0.8, predecessors: float = 0.0):
         if window < 1 or recent < 1 or max_successors < 1:
             raise ValueError("window, recent and max_successors must be at least 1")
+        if not predecessors >= 0:
+            raise ValueError(f"predecessors must be >= 0, not {predecessors!r}")
+        self.predecessors = float(predecessors)
         self.window, self.decay, self.smoothing = int(window), float(decay), float(smoothing)
         self.max_items, self.min_ratings, self.max_successors = max_items, int(min_ratings), int(max_successors)
         self.recent, self.recent_decay = int(recent), float(recent_decay)
@@ -74,7 +82,8 @@ class NextMoviesScorer:
         self.successors: sparse.csr_matrix | None = None
 
     def __repr__(self) -> str:
-        return (f"NextMoviesScorer(window={self.window}, decay={self.decay}, {len(self.items or ())} movies, "
+        return (f"NextMoviesScorer(window={self.window}, decay={self.decay}, predecessors={self.predecessors:g}, "
+                f"{len(self.items or ())} movies, "
                 f"{0 if self.successors is None else self.successors.nnz:,} successor links)")
 
     @classmethod
@@ -135,16 +144,20 @@ class NextMoviesScorer:
         return self
 
     def _pruned(self, counts: np.ndarray) -> sparse.csr_matrix:
-        """``P(j | i)`` for each row's ``max_successors`` largest counts (ties to the lower column),
-        normalised by the whole row's total plus the smoothing."""
+        """``P(j | i)`` (plus ``predecessors * Q(j | i)``) for each row's ``max_successors`` largest
+        values (ties to the lower column): counts normalised by the whole row's total (the column's,
+        for predecessors) plus the smoothing."""
         n = counts.shape[0]
-        totals = counts.sum(axis=1, dtype=np.float64) + self.smoothing
-        # A movie nobody rated anything after has an empty row (and, unsmoothed, a zero total).
-        scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0).astype(np.float32)
+        scale = self._scale(counts.sum(axis=1, dtype=np.float64))
+        before = self._scale(counts.sum(axis=0, dtype=np.float64)) * np.float32(self.predecessors)
         keep = min(self.max_successors, n)
         indptr, indices, data = [np.zeros(1, np.int64)], [], []
         for start in range(0, n, 1024):  # blocks of rows bound the sort's memory
-            block = counts[start:start + 1024]
+            end = min(start + 1024, n)
+            # Normalised here, block by block, so that no second n x n table is ever made.
+            block = counts[start:end] * scale[start:end, None]
+            if self.predecessors:
+                block += counts[:, start:end].T * before[start:end, None]
             if keep < n:
                 # Stable descending order: among equal counts, the lower column first.
                 top = np.argsort(-block, axis=1, kind="stable")[:, :keep]
@@ -157,10 +170,15 @@ class NextMoviesScorer:
             lengths = nonzero.sum(axis=1)
             mask = np.arange(keep)[None, :] < lengths[:, None]
             indices.append(top[mask].astype(np.int32))
-            data.append((values[mask] * np.repeat(scale[start:start + block.shape[0]], lengths)).astype(np.float32))
+            data.append(values[mask].astype(np.float32))
             indptr.append(indptr[-1][-1] + np.cumsum(lengths))
         return sparse.csr_matrix((np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)),
                                  shape=(n, n))
+
+    def _scale(self, totals: np.ndarray) -> np.ndarray:
+        """1 / (total + smoothing), and 0 for a movie with no links (unsmoothed, a zero total)."""
+        totals = totals + self.smoothing
+        return np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0).astype(np.float32)
 
     def score(self, *, user_id: int | None, history: Mapping[int, float]) -> np.ndarray:
         """Successor scores of every movie from the person's latest ratings (``history`` oldest first)."""

@@ -101,3 +101,41 @@ def test_histories_are_oldest_first_with_ties_by_movie_id():
 def test_recency_weights_give_the_latest_rating_the_boost():
     weights = recency_weights(3, boost=3.0, span=1.0)
     assert weights.tolist() == pytest.approx([1 + 3 * np.exp(-2), 1 + 3 * np.exp(-1), 4.0])
+
+
+def test_predecessors_add_the_films_rated_just_before_with_their_own_normalisation():
+    # User 1 rates 10, 20, 30; user 2 rates 10, 30 (window 2, decay 0.5, smoothing 1).
+    # Counts (i -> j later): 10->20 1, 10->30 0.5 + 1, 20->30 1.
+    frame = _frame({1: [10, 20, 30], 2: [10, 30]})
+    plain = NextMoviesScorer(window=2, decay=0.5, smoothing=1.0, min_ratings=1).fit(frame)
+    model = NextMoviesScorer(window=2, decay=0.5, smoothing=1.0, min_ratings=1, predecessors=0.5).fit(frame)
+    p, q = model.successors.toarray(), plain.successors.toarray()
+    at = model.items.index
+    # Rated before 30: 10 (1.5) and 20 (1), a total of 2.5, + 1 smoothing.
+    assert p[at(30), at(10)] == pytest.approx(0.5 * 1.5 / 3.5)
+    assert p[at(30), at(20)] == pytest.approx(0.5 * 1.0 / 3.5)
+    # 20: after it 30 (1 / (1 + 1)); before it 10 (1 / (1 + 1)).
+    assert p[at(20), at(30)] == pytest.approx(1.0 / 2.0)
+    assert p[at(20), at(10)] == pytest.approx(0.5 * 1.0 / 2.0)
+    # Nothing is rated before 10: its row is the successors' alone.
+    np.testing.assert_allclose(p[at(10)], q[at(10)])
+    assert p[at(10), at(10)] == 0.0
+
+
+def test_predecessors_zero_is_the_successor_model_and_a_negative_weight_is_refused():
+    frame = _frame({1: [10, 20, 30, 40], 2: [40, 10, 30], 3: [20, 40]})
+    plain = NextMoviesScorer(window=3, min_ratings=1).fit(frame)
+    zero = NextMoviesScorer(window=3, min_ratings=1, predecessors=0.0).fit(frame)
+    np.testing.assert_array_equal(plain.successors.toarray(), zero.successors.toarray())
+    with pytest.raises(ValueError, match="predecessors"):
+        NextMoviesScorer(predecessors=-1.0)
+
+
+def test_predecessors_keep_the_pruning_bound():
+    # 10 is followed by 20 and 30 and preceded by 40 and 50: four links, two kept, the largest.
+    frame = _frame({1: [40, 10, 20], 2: [40, 10, 20], 3: [50, 10, 30]})
+    model = NextMoviesScorer(window=1, min_ratings=1, max_successors=2, smoothing=0.0, predecessors=1.0).fit(frame)
+    row = model.successors.toarray()[model.items.index(10)]
+    at = model.items.index
+    assert np.count_nonzero(row) == 2
+    assert row[at(20)] == pytest.approx(2 / 3) and row[at(40)] == pytest.approx(2 / 3)
