@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 DEFAULT_MODELS = ["popularity", "recent-popularity", "damped-mean", "item-knn", "biased-mf", "ease", "ials",
-                  "next-movies", "ncf", "product"]
+                  "next-movies", "next-previous", "ncf", "product"]
 PROTOCOL_CHOICES = {"warm": ["warm"], "cold": ["cold"], "loo": ["loo"], "both": ["warm", "cold"],
                     "all": ["warm", "cold", "loo"]}
 

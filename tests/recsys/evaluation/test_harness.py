@@ -225,3 +225,19 @@ def test_release_years_come_from_a_year_column_or_the_titles():
     assert "release_years" not in report.settings["options"]
     served = evaluation.REGISTRY["product"].factory({"release_years": {1: 1995}})
     assert served.release_years == {1: 1995}
+
+
+def test_the_next_previous_baseline_also_counts_the_films_rated_just_before():
+    # Three people rate movie 1, then movie 2, then movie 3 (an hour apart).
+    train = frame([(u, m, 4.0, 3600 * m) for u in (1, 2, 3) for m in (1, 2, 3)])
+    history = {2: 4.0}  # someone whose latest film is 2
+    successors = evaluation.REGISTRY["next-movies"].factory({}).fit(train)
+    around = evaluation.REGISTRY["next-previous"].factory({}).fit(train)
+    one, three = successors.items.index(1), successors.items.index(3)
+    assert successors.score(user_id=None, history=history)[one] == 0.0  # 1 never came after 2
+    # Window 30, decay 0.9, smoothing 5: P(3 | 2) = 3 / (3 + 5); Q(1 | 2) = 3 / (3 + 5), weighted 0.5.
+    scores = around.score(user_id=None, history=history)
+    assert scores[around.items.index(1)] == pytest.approx(0.5 * 3 / 8)
+    assert scores[around.items.index(3)] == pytest.approx(3 / 8)
+    assert successors.score(user_id=None, history=history)[three] == pytest.approx(3 / 8)
+    assert "next-previous" in evaluation.BASELINES
