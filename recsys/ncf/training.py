@@ -148,6 +148,18 @@ def split_validation(n: int, fraction: float, rng: np.random.Generator) -> tuple
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def _predict_in_batches(model, users: np.ndarray, items: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    """``model.predict`` one batch at a time. ``predict`` on NumPy arrays builds a tf.data
+    pipeline whose map op carries an attribute this TensorFlow's C++ side does not know, and it
+    logs a long "NodeDef mentions attribute use_unbounded_threadpool" error line every epoch;
+    ``predict_on_batch`` runs the same compiled function on the same batches without it."""
+    if len(users) == 0:
+        return np.zeros((0, 2), np.float32)
+    return np.concatenate([np.asarray(model.predict_on_batch([users[start:start + batch_size],
+                                                              items[start:start + batch_size]]))
+                           for start in range(0, len(users), batch_size)])
+
+
 def _val_metrics(pred: np.ndarray, val, config: NCFConfig) -> tuple[float, float]:
     prob = np.clip(pred[:, 0], 1e-7, 1 - 1e-7)
     bce = -(val.rank_label * np.log(prob) + (1 - val.rank_label) * np.log(1 - prob))
@@ -243,7 +255,7 @@ def _one_epoch(model, trainer, dataset, meter: Throughput, val, config: NCFConfi
     meter.stop()
     val_loss, val_rmse = loss, float("nan")
     if val is not None:
-        pred = (model.predict([val.users, val.items], batch_size=8192, verbose=0) if trainer is None
+        pred = (_predict_in_batches(model, val.users, val.items) if trainer is None
                 else trainer.predict(val.users, val.items))
         val_loss, val_rmse = _val_metrics(pred, val, config)
     if trainer is not None:  # bit-identical on every worker, so they stop at the same epoch

@@ -212,3 +212,33 @@ def test_the_batch_is_the_configured_one_or_chosen_from_the_epoch_size(structure
         expected *= 2
     assert expected > 16  # the structured set is big enough to double at least once
     assert train(structured_frame, tiny_config(epochs=1, batch_size=0)).batch_size == expected
+
+
+QUIET_SCRIPT = """
+from recsys.ncf.training import train
+from tests.recsys.conftest import structured_ratings, tiny_config
+
+train(structured_ratings(), tiny_config(epochs=2, patience=5))
+"""
+
+
+def test_training_does_not_print_tensorflows_unknown_attribute_error_every_epoch():
+    """``model.predict`` on NumPy arrays logged a long C++ "NodeDef mentions attribute
+    use_unbounded_threadpool" error each epoch's validation (on `make run`'s console too)."""
+    done = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "use_unbounded_threadpool" not in done.stderr
+
+
+def test_validation_predictions_in_batches_equal_keras_predict(trained_tiny):
+    from recsys.ncf.model import build_model
+    from recsys.ncf.training import _predict_in_batches
+
+    model = build_model(len(trained_tiny.users), len(trained_tiny.items), trained_tiny.config)
+    users = np.arange(len(trained_tiny.users), dtype=np.int32).repeat(3)[:50]
+    items = np.arange(50, dtype=np.int32) % len(trained_tiny.items)
+    expected = model.predict([users, items], batch_size=16, verbose=0)
+    got = _predict_in_batches(model, users, items, batch_size=16)  # 3 full batches and one of 2
+    assert got.shape == expected.shape == (50, 2)
+    np.testing.assert_array_equal(got, expected)
