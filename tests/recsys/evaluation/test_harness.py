@@ -240,4 +240,9 @@ def test_the_next_previous_baseline_also_counts_the_films_rated_just_before():
     assert scores[around.items.index(1)] == pytest.approx(0.5 * 3 / 8)
     assert scores[around.items.index(3)] == pytest.approx(3 / 8)
     assert successors.score(user_id=None, history=history)[three] == pytest.approx(3 / 8)
+    # Two steps on: 3 follows 1 at step 2, weighted 0.9 here (0.8 for next-movies); 1's total is
+    # 3 (step 1) + 3 * 0.9, and 3's predecessors total 3 * 0.9 (from 1) + 3 (from 2).
+    assert around.score(user_id=None, history={1: 4.0})[around.items.index(3)] == pytest.approx(2.7 / 10.7)
+    assert successors.score(user_id=None, history={1: 4.0})[three] == pytest.approx(2.4 / 10.4)
+    assert around.score(user_id=None, history={3: 4.0})[around.items.index(1)] == pytest.approx(0.5 * 2.7 / 10.7)
     assert "next-previous" in evaluation.BASELINES
