@@ -149,14 +149,16 @@ class NextMoviesScorer:
         for predecessors) plus the smoothing."""
         n = counts.shape[0]
         scale = self._scale(counts.sum(axis=1, dtype=np.float64))
-        before = self._scale(counts.sum(axis=0, dtype=np.float64)) * np.float32(self.predecessors)
+        # The column totals only when predecessors are counted: another pass over the n x n table.
+        before = (self._scale(counts.sum(axis=0, dtype=np.float64)) * np.float32(self.predecessors)
+                  if self.predecessors else None)
         keep = min(self.max_successors, n)
         indptr, indices, data = [np.zeros(1, np.int64)], [], []
         for start in range(0, n, 1024):  # blocks of rows bound the sort's memory
             end = min(start + 1024, n)
             # Normalised here, block by block, so that no second n x n table is ever made.
             block = counts[start:end] * scale[start:end, None]
-            if self.predecessors:
+            if before is not None:
                 block += counts[:, start:end].T * before[start:end, None]
             if keep < n:
                 # Stable descending order: among equal counts, the lower column first.
