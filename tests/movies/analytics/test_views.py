@@ -2,6 +2,7 @@
 import hashlib
 import json
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -72,6 +73,7 @@ def test_dashboard_renders_with_empty_catalog_and_no_model(client):
     assert "run `python manage.py build_content`" in body
     assert "No trained model yet" in body
     assert "python manage.py evaluate" in body
+    assert "Content part of the recommendations: off (no text index" in body
 
 
 def test_dashboard_draws_every_chart_and_the_evaluation_table(client, settings, catalog):
@@ -90,6 +92,15 @@ def test_dashboard_draws_every_chart_and_the_evaluation_table(client, settings, 
     assert body.count("class=\"analytics-chart__svg\"") == 5
     assert "0.1235" in body and "cold k=5" in body
     assert response.context["data"].summary == {"movies": 12, "ratings": 24, "users": 2, "embedded": 12}
+    assert "Content part of the recommendations: on (the text index is loaded)." in body
+
+
+def test_dashboard_says_while_the_content_index_is_being_built(client, monkeypatch):
+    building = threading.Event()
+    building.set()
+    monkeypatch.setattr(content, "_building", building)
+    body = client.get("/analytics/").content.decode()
+    assert "Content part of the recommendations: off while the text index is being built" in body
 
 
 def test_charts_are_computed_once_then_read_from_disk(client, catalog, monkeypatch):
