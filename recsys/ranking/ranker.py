@@ -396,6 +396,25 @@ class Pick:
     because_of: int | None = None
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where each movie of one vocabulary sits in another's scores (:meth:`Vocabulary.indices`, -1
+    for a movie the other does not know), with the per-request lookups worked out once."""
+
+    take: np.ndarray  # the column of each movie, 0 for an unknown one
+    known: np.ndarray | None  # which movies the other vocabulary knows; None when it knows them all
+
+    @classmethod
+    def of(cls, columns: np.ndarray) -> _Columns:
+        known = columns >= 0
+        return cls(np.maximum(columns, 0), None if known.all() else known)
+
+    def pick(self, values: np.ndarray, fill: float) -> np.ndarray:
+        """``values`` at each movie's column, ``fill`` for the movies the other vocabulary does not know."""
+        picked = values[self.take]
+        return picked if self.known is None else np.where(self.known, picked, fill)
+
+
 class Ranker:
     """NCF + EASE, content (gated by them) and popularity, mixed by :class:`WeightSchedule` (module docstring).
 
@@ -494,11 +513,11 @@ class Ranker:
         collaborative_ids = ([self.ncf.items.ids] + ([self.ease.items.ids] if self.ease is not None else [])
                              + ([self.sequence.items.ids] if self.sequence is not None else []))
         collaborative = Vocabulary(np.concatenate(collaborative_ids))
-        self._ncf_columns = self.ncf.items.indices(collaborative.ids)
-        self._ease_columns = self.ease.items.indices(collaborative.ids) if self.ease is not None else None
-        self._sequence_columns = (self.sequence.items.indices(collaborative.ids) if self.sequence is not None
-                                  else None)
-        self._collaborative_columns = collaborative.indices(items.ids)
+        self._ncf_columns = _Columns.of(self.ncf.items.indices(collaborative.ids))
+        self._ease_columns = _Columns.of(self.ease.items.indices(collaborative.ids)) if self.ease is not None else None
+        self._sequence_columns = (_Columns.of(self.sequence.items.indices(collaborative.ids))
+                                  if self.sequence is not None else None)
+        self._collaborative_columns = _Columns.of(collaborative.indices(items.ids))
         self._ncf_rows = self.ncf.items.indices(items.ids)
         self._content_rows = self.content.items.indices(items.ids) if self.content is not None else None
         self._mf_rows = self.stars_mf.items.indices(items.ids) if self.stars_mf is not None else None
@@ -556,7 +575,7 @@ class Ranker:
         regular_share = self.weights.regular_share(len(history))
         ncf_weight, ease_weight, next_weight = self.collaborative_mix.at(regular_share)
         ncf_z = zscore(self.ncf.net.rank_scores(vector))
-        collaborative = ncf_weight * np.where(self._ncf_columns >= 0, ncf_z[np.maximum(self._ncf_columns, 0)], 0.0)
+        collaborative = ncf_weight * self._ncf_columns.pick(ncf_z, 0.0)
         if self.ease is not None and ease_weight:
             if self.ease_recency is not None and history:
                 boost, span = self.ease_recency
@@ -564,15 +583,12 @@ class Ranker:
             else:
                 ease = self.ease.score(user_id=None, history=history)
             ease_z = zscore(ease)
-            collaborative += ease_weight * np.where(self._ease_columns >= 0, ease_z[np.maximum(self._ease_columns, 0)],
-                                                    0.0)
+            collaborative += ease_weight * self._ease_columns.pick(ease_z, 0.0)
         if self.sequence is not None and next_weight:
             next_z = zscore(self.sequence.score(user_id=None, history=history))
-            collaborative += next_weight * np.where(self._sequence_columns >= 0,
-                                                             next_z[np.maximum(self._sequence_columns, 0)], 0.0)
+            collaborative += next_weight * self._sequence_columns.pick(next_z, 0.0)
         collaborative = collaborative.astype(np.float32).astype(np.float64)
-        columns = self._collaborative_columns
-        collaborative = np.where(columns >= 0, collaborative[np.maximum(columns, 0)], np.nan)
+        collaborative = self._collaborative_columns.pick(collaborative, np.nan)
         # A movie the collaborative part does not know ranks below every known one.
         if np.isnan(collaborative).any():
             floor = np.nanmin(collaborative) - 1 if np.isfinite(collaborative).any() else 0.0
@@ -642,17 +658,22 @@ class Ranker:
         parts = self._parts(vector, history, at)
         weights = self._weights(history)
         full = (weights * parts).sum(axis=0).astype(np.float64)
+        banned = self.items.indices(np.fromiter((int(m) for m in (*history, *exclude)), dtype=np.int64))
+        banned = banned[banned >= 0]
+        later = self.unavailable(at)
         if candidates is None:
-            rows = np.arange(len(self.items))
+            # Every row is a candidate, so a row's position is the row: index, no set lookups.
+            rows, scores = np.arange(len(self.items)), full
+            scores[banned] = -np.inf
+            if later is not None:
+                scores[later] = -np.inf
         else:
             rows = self.items.indices(np.fromiter((int(c) for c in candidates), dtype=np.int64))
             rows = np.unique(rows[rows >= 0])
-        scores = full[rows]
-        banned = self.items.indices(np.fromiter((int(m) for m in (*history, *exclude)), dtype=np.int64))
-        scores[np.isin(rows, banned[banned >= 0])] = -np.inf
-        later = self.unavailable(at)
-        if later is not None:
-            scores[np.isin(rows, later)] = -np.inf
+            scores = full[rows]
+            scores[np.isin(rows, banned)] = -np.inf
+            if later is not None:
+                scores[np.isin(rows, later)] = -np.inf
         picked = top_k(scores, max(pool_size, n) if shuffle else n)
         if shuffle:
             picked = np.random.default_rng(seed).permutation(picked)
