@@ -120,6 +120,16 @@ def test_likely_seen_grid_adapts_and_shows_one_film_per_series(browser, live_ser
     second = grid_ids(page)
     assert len(second) == 12 and not set(second) & {*first[:3], skipped}
     assert len({"1001", "1002"} & set(second)) <= 1
+    # Adaptive: the screen is the one the answers give, not the first screen's order with the
+    # four answered films merely left out.
+    answered = {int(movie_id) for movie_id in (*first[:3], skipped)}
+    from_answers = selectors.movie_list_for_rating(state=selectors.VisitorState(
+        ratings={int(movie_id): 4.0 for movie_id in first[:3]}, skipped=frozenset({int(skipped)}),
+        hidden=frozenset()), n=12)
+    left_out_only = selectors.movie_list_for_rating(state=selectors.VisitorState(
+        ratings={}, skipped=frozenset(), hidden=frozenset(answered)), n=12)
+    assert second == [str(movie.id) for movie in from_answers]
+    assert second != [str(movie.id) for movie in left_out_only]
     expect(page.locator("#recommendations [data-rec-movie-id]")).to_have_count(10)
     page.set_viewport_size(PHONE)
     page.reload()
